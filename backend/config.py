@@ -1,0 +1,92 @@
+"""Settings from the environment (or `.env`); every default works with nothing configured."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+DATA_DIR = Path("data")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(default="", description="SQLAlchemy async URL; empty: SQLite in ./data/")
+    redis_url: str = Field(default="", description="empty: `waybill dev` starts an embedded Redis")
+    secret_key: str = Field(default="", description="encrypts credentials; empty: kept in ./data/")
+    admin_token: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = DATA_DIR
+
+    dispatch_mode: Literal["immediate", "batch"] = "immediate"
+    batch_interval_s: float = 60.0
+    batch_size: int = Field(default=100, ge=1)
+    concurrency: int = Field(default=20, ge=1)
+    sweep_interval_s: float = 30.0
+
+    outbound_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = 1_000_000
+    max_response_bytes: int = 1_000_000
+    stored_response_bytes: int = 16_384
+    function_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    load_examples: bool = True
+
+    @field_validator("outbound_allow", "function_modules", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'waybill.db').resolve()}"
+
+    @property
+    def resolved_secret_key(self) -> str:
+        """The configured key, else one generated once into the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain `postgresql://` and `sqlite:///` URLs and pick the async driver."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain):]
+    return url
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,18 @@
+"""Alembic environment: the app passes its own connection (see `backend.db.upgrade`)."""
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import backend.models  # noqa: F401  (registers every table on the metadata)
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through backend.db.upgrade or `waybill db upgrade`")
+
+context.configure(
+    connection=connection,
+    target_metadata=SQLModel.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()

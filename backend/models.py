@@ -1,0 +1,12 @@
+"""Every table, imported once so that SQLModel.metadata (and Alembic) sees them all."""
+
+from backend.api_calls.models import ApiCall
+from backend.blueprints.models import Blueprint, BlueprintVersion
+from backend.credentials.models import Credential
+from backend.orders.models import Order, Signal, StepRun
+from backend.variables.models import Variable
+
+__all__ = [
+    "ApiCall", "Blueprint", "BlueprintVersion", "Credential", "Order", "Signal", "StepRun",
+    "Variable",
+]

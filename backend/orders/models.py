@@ -1,0 +1,84 @@
+"""Orders (one run of a blueprint version), their step runs and their signals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, Index
+from sqlmodel import Field, SQLModel
+
+from backend.db import JSONType, UTCDateTime, utcnow
+
+
+class OrderState(StrEnum):
+    pending = "pending"
+    running = "running"
+    sleeping = "sleeping"
+    waiting = "waiting"
+    retrying = "retrying"
+    completed = "completed"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+FINAL_STATES = frozenset({OrderState.completed, OrderState.failed, OrderState.cancelled})
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_state_id", "state", "id"),
+        Index("ix_orders_blueprint_id_id", "blueprint_id", "id"),
+        Index("ix_orders_failed_node_id", "failed_node", "id"),
+        Index("ix_orders_wake_at", "wake_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str = Field(max_length=200, unique=True)
+    blueprint_id: str = Field(max_length=64)
+    version: int | None = None
+    test: bool = False
+    mock: bool = False
+    definition: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
+    state: str = Field(default=OrderState.pending, max_length=16)
+    input: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    vars: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    result: Any = Field(default=None, sa_column=Column(JSONType))
+    error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
+    current_node: str | None = Field(default=None, max_length=64)
+    attempt: int = 1
+    failed_node: str | None = Field(default=None, max_length=64)
+    wake_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class StepRun(SQLModel, table=True):
+    __tablename__ = "step_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_pk: int = Field(foreign_key="orders.id", index=True, ondelete="CASCADE")
+    node: str = Field(max_length=64)
+    attempt: int = 1
+    status: str = Field(max_length=16)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    request: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
+    response: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
+    saved: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
+    error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
+
+
+class Signal(SQLModel, table=True):
+    __tablename__ = "signals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_pk: int = Field(foreign_key="orders.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=64)
+    payload: Any = Field(default=None, sa_column=Column(JSONType))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    consumed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
