@@ -6,11 +6,10 @@ import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 DATA_DIR = Path("data")
 
@@ -38,6 +37,8 @@ class Settings(BaseSettings):
     stored_response_bytes: int = 16_384
     function_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
     load_examples: bool = True
+    demo_services: bool = Field(default=False, description="serve the demo services at /demo")
+    demo_url: str = Field(default="", description="set as `variables.demo_url` at start")
 
     @field_validator("outbound_allow", "function_modules", mode="before")
     @classmethod

@@ -3,10 +3,11 @@
 from backend.api_calls.models import ApiCall
 from backend.blueprints.models import Blueprint, BlueprintVersion
 from backend.credentials.models import Credential
+from backend.meta import AppMeta
 from backend.orders.models import Order, Signal, StepRun
 from backend.variables.models import Variable
 
 __all__ = [
-    "ApiCall", "Blueprint", "BlueprintVersion", "Credential", "Order", "Signal", "StepRun",
+    "ApiCall", "AppMeta", "Blueprint", "BlueprintVersion", "Credential", "Order", "Signal", "StepRun",
     "Variable",
 ]

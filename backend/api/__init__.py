@@ -1,0 +1,13 @@
+"""The JSON API under /api (in OpenAPI at /docs); one router per feature."""
+
+from fastapi import APIRouter, Depends
+
+from backend.api import api_calls, blueprints, credentials, health, meta, variables
+from backend.deps import require_admin
+
+router = APIRouter()
+_protected = APIRouter(prefix="/api", dependencies=[Depends(require_admin)])
+for feature in (blueprints, api_calls, credentials, variables, meta):
+    _protected.include_router(feature.router)
+router.include_router(_protected)
+router.include_router(health.router)

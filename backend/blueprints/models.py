@@ -18,6 +18,9 @@ class Blueprint(SQLModel, table=True):
     name: str = Field(max_length=200)
     draft: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
     latest_version: int | None = None
+    errors: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False)
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

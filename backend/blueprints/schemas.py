@@ -133,6 +133,7 @@ class BlueprintSummary(BaseModel):
     latest_version: int | None
     draft_changed: bool
     valid: bool
+    order_counts: dict[str, int] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
 

@@ -1,0 +1,5 @@
+"""HTML pages (Jinja2 + htmx); every route here is left out of the OpenAPI schema."""
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

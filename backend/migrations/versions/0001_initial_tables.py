@@ -2,15 +2,16 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 20:18:27.179505
+Create Date: 2026-11-21
 """
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import backend.db
-from sqlalchemy.dialects import postgresql
+
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -27,11 +28,17 @@ def upgrade() -> None:
     sa.Column('updated_at', backend.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('app_meta',
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('value', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
+    sa.PrimaryKeyConstraint('key')
+    )
     op.create_table('blueprints',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('draft', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
     sa.Column('latest_version', sa.Integer(), nullable=True),
+    sa.Column('errors', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
     sa.Column('created_at', backend.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', backend.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
@@ -145,5 +152,6 @@ def downgrade() -> None:
     op.drop_table('orders')
     op.drop_table('credentials')
     op.drop_table('blueprints')
+    op.drop_table('app_meta')
     op.drop_table('api_calls')
     # ### end Alembic commands ###

@@ -1,0 +1,87 @@
+"""Blueprints: CRUD on drafts, validate, publish, versions, export."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+from pydantic import BaseModel
+
+from backend.blueprints import service
+from backend.blueprints.files import export_json
+from backend.blueprints.schemas import (
+    ID_PATTERN,
+    BlueprintDoc,
+    BlueprintPublic,
+    BlueprintSummary,
+    ValidationReport,
+    VersionPublic,
+    VersionSummary,
+)
+from backend.deps import SessionDep
+
+router = APIRouter(prefix="/blueprints", tags=["blueprints"])
+BlueprintId = Annotated[str, Path(pattern=ID_PATTERN)]
+
+
+class BlueprintList(BaseModel):
+    data: list[BlueprintSummary]
+    next_cursor: str | None = None
+
+
+class VersionList(BaseModel):
+    data: list[VersionSummary]
+    next_cursor: str | None = None
+
+
+@router.get("")
+async def list_blueprints(session: SessionDep) -> BlueprintList:
+    return BlueprintList(data=await service.list_blueprints(session=session))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_blueprint(doc: BlueprintDoc, session: SessionDep) -> BlueprintPublic:
+    return await service.create_blueprint(session=session, doc=doc)
+
+
+@router.post("/validate")
+async def validate_blueprint(doc: BlueprintDoc, session: SessionDep) -> ValidationReport:
+    return await service.check(session=session, doc=doc)
+
+
+@router.get("/{blueprint_id}")
+async def get_blueprint(blueprint_id: BlueprintId, session: SessionDep) -> BlueprintPublic:
+    return await service.get_blueprint(session=session, blueprint_id=blueprint_id)
+
+
+@router.put("/{blueprint_id}")
+async def update_draft(blueprint_id: BlueprintId, doc: BlueprintDoc,
+                       session: SessionDep) -> BlueprintPublic:
+    return await service.update_draft(session=session, blueprint_id=blueprint_id, doc=doc)
+
+
+@router.delete("/{blueprint_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_blueprint(blueprint_id: BlueprintId, session: SessionDep) -> None:
+    await service.delete_blueprint(session=session, blueprint_id=blueprint_id)
+
+
+@router.post("/{blueprint_id}/publish", status_code=status.HTTP_201_CREATED)
+async def publish(blueprint_id: BlueprintId, session: SessionDep) -> VersionPublic:
+    return await service.publish(session=session, blueprint_id=blueprint_id)
+
+
+@router.get("/{blueprint_id}/versions")
+async def list_versions(blueprint_id: BlueprintId, session: SessionDep) -> VersionList:
+    return VersionList(data=await service.list_versions(session=session, blueprint_id=blueprint_id))
+
+
+@router.get("/{blueprint_id}/versions/{version}")
+async def get_version(blueprint_id: BlueprintId, version: int,
+                      session: SessionDep) -> VersionPublic:
+    return await service.get_version(session=session, blueprint_id=blueprint_id, version=version)
+
+
+@router.get("/{blueprint_id}/export", response_class=Response,
+            responses={200: {"content": {"application/json": {}}}})
+async def export_blueprint(blueprint_id: BlueprintId, session: SessionDep) -> Response:
+    row = await service.get_row(session=session, blueprint_id=blueprint_id)
+    return Response(export_json(row.draft), media_type="application/json", headers={
+        "Content-Disposition": f'attachment; filename="{row.id}.json"'})

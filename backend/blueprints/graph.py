@@ -1,0 +1,274 @@
+"""Blueprint validation with networkx: structure, expressions and dataflow.
+
+`validate(doc, catalog)` returns every problem it finds, each with a code and the node or
+edge it is about, so that the editor can pin it there. Codes:
+
+structure   missing_start, multiple_starts, duplicate_node_id, unknown_node_type,
+            dangling_edge, bad_edge_kind, edge_into_start, edge_out_of_end,
+            duplicate_edge, condition_branches, dead_end, unreachable, cycle
+node fields missing_field, unknown_api_call, unknown_function, bad_duration,
+            bad_status, bad_expression, unknown_name, missing_arg
+dataflow    unsaved_var: a `vars.X` read at a node that is not saved on every path from
+            start to it (what a node saves does not flow along its `failed` edge)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from backend.api_calls.schemas import ApiCallSpec
+from backend.blueprints.schemas import EDGE_KINDS, NODE_TYPES, BlueprintDoc, Edge, Node, Problem
+from backend.engine import expressions
+from backend.engine.durations import DurationError, parse_duration
+
+BASE_SCOPE = frozenset({"input", "vars", "order", "variables", "error"})
+SAVE_SCOPE = {"api_call": "response", "function": "result", "wait_signal": "signal"}
+TEMPLATE_SCOPE = frozenset({"args", "input", "vars", "order", "node", "variables"})
+REQUIRED = {
+    "api_call": ("api_call",),
+    "function": ("function",),
+    "condition": ("expression",),
+    "wait_signal": ("signal",),
+}
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What a blueprint may refer to: API calls by id and function names."""
+
+    api_calls: dict[str, ApiCallSpec] = field(default_factory=dict)
+    functions: frozenset[str] = frozenset()
+
+
+def validate(doc: BlueprintDoc, catalog: Catalog) -> list[Problem]:
+    nodes = {node.id: node for node in doc.nodes}
+    problems = [*_node_problems(doc, nodes, catalog), *_edge_problems(doc, nodes)]
+    graph = _graph(doc, nodes)
+    problems += _reachability(doc, graph)
+    cycles = _cycles(graph)
+    problems += cycles
+    if not cycles and not any(p.code in {"missing_start", "multiple_starts"} for p in problems):
+        problems += _dataflow(doc, graph, nodes, catalog)
+    return problems
+
+
+def _problem(code: str, message: str, node: str | None = None, edge: Edge | None = None) -> Problem:
+    return Problem(code=code, message=message, node=node, edge=edge.key if edge else None)
+
+
+# -- nodes ---------------------------------------------------------------------------------
+
+
+def _node_problems(doc: BlueprintDoc, nodes: dict[str, Node], catalog: Catalog) -> Iterator[Problem]:
+    starts = [node for node in doc.nodes if node.type == "start"]
+    if not starts:
+        yield _problem("missing_start", "The blueprint needs one start node.")
+    for extra in starts[1:]:
+        yield _problem("multiple_starts", "Only one start node is allowed.", extra.id)
+    for node_id, count in Counter(node.id for node in doc.nodes).items():
+        if count > 1:
+            yield _problem("duplicate_node_id", f"{count} nodes share the id {node_id!r}.", node_id)
+    for node in doc.nodes:
+        yield from _fields(node, catalog)
+
+
+def _fields(node: Node, catalog: Catalog) -> Iterator[Problem]:
+    if node.type not in NODE_TYPES:
+        yield _problem("unknown_node_type", f"Unknown node type {node.type!r}.", node.id)
+        return
+    for name in REQUIRED.get(node.type, ()):
+        if not getattr(node, name):
+            yield _problem("missing_field", f"A {node.type} node needs `{name}`.", node.id)
+    if node.type == "api_call" and node.api_call and node.api_call not in catalog.api_calls:
+        yield _problem("unknown_api_call", f"No API call with id {node.api_call!r}.", node.id)
+    if node.type == "function" and node.function and node.function not in catalog.functions:
+        yield _problem("unknown_function", f"No function named {node.function!r}.", node.id)
+    yield from _durations(node)
+    if node.type == "end" and node.status not in (None, "completed", "failed"):
+        yield _problem("bad_status", "An end's status is `completed` or `failed`.", node.id)
+    yield from _expression_problems(node, catalog)
+
+
+def _durations(node: Node) -> Iterator[Problem]:
+    if node.type == "sleep" and bool(node.duration) == bool(node.until):
+        yield _problem("missing_field", "A sleep needs either `duration` or `until`.", node.id)
+    for name in ("duration", "timeout"):
+        value = getattr(node, name)
+        if value is None:
+            continue
+        try:
+            parse_duration(value)
+        except DurationError as exc:
+            yield _problem("bad_duration", f"`{name}`: {exc}", node.id)
+
+
+def node_expressions(node: Node) -> Iterator[tuple[str, str, frozenset[str]]]:
+    """(where, source, names in scope) for every expression of a node."""
+    for name in ("expression", "until", "result"):
+        source = getattr(node, name)
+        if source is not None:
+            yield name, source, BASE_SCOPE
+    for key, source in node.args.items():
+        yield f"args.{key}", source, BASE_SCOPE
+    save_scope = BASE_SCOPE | {SAVE_SCOPE[node.type]} if node.type in SAVE_SCOPE else BASE_SCOPE
+    for key, source in node.save.items():
+        yield f"save.{key}", source, save_scope
+
+
+def _expression_problems(node: Node, catalog: Catalog) -> Iterator[Problem]:
+    for where, source, scope in node_expressions(node):
+        error = expressions.parse_error(source)
+        if error:
+            yield _problem("bad_expression", f"`{where}` does not parse: {error}", node.id)
+            continue
+        unknown = expressions.undeclared_names(source) - scope
+        if unknown:
+            names = ", ".join(sorted(unknown))
+            yield _problem("unknown_name", f"`{where}` reads unknown name(s): {names}.", node.id)
+    for key in node.save:
+        if not key.isidentifier():
+            yield _problem("bad_expression", f"Cannot save into {key!r}: not a name.", node.id)
+    spec = catalog.api_calls.get(node.api_call or "") if node.type == "api_call" else None
+    if spec is not None:
+        missing = sorted(api_call_arg_reads(spec) - set(node.args))
+        if missing:
+            names = ", ".join(missing)
+            yield _problem("missing_arg", f"API call {spec.id!r} needs args: {names}.", node.id)
+
+
+def api_call_templates(spec: ApiCallSpec) -> list[str]:
+    parts = [spec.url, spec.idempotency_key, spec.headers, spec.query, spec.body]
+    return [source for part in parts for source in expressions.template_sources(part)]
+
+
+def api_call_arg_reads(spec: ApiCallSpec) -> set[str]:
+    return {
+        name for source in api_call_templates(spec)
+        for name in expressions.reads_of(source, "args", template=True)
+    }
+
+
+def _api_call_var_reads(spec: ApiCallSpec) -> set[str]:
+    return {
+        name for source in api_call_templates(spec)
+        for name in expressions.reads_of(source, "vars", template=True)
+    }
+
+
+# -- edges and graph -----------------------------------------------------------------------
+
+
+def _edge_problems(doc: BlueprintDoc, nodes: dict[str, Node]) -> Iterator[Problem]:
+    for edge in doc.edges:
+        yield from _edge_shape(edge, nodes)
+    for node in doc.nodes:
+        out = [edge for edge in doc.edges if edge.source == node.id and edge.target in nodes]
+        yield from _out_edges(node, out)
+
+
+def _edge_shape(edge: Edge, nodes: dict[str, Node]) -> Iterator[Problem]:
+    for end in ("source", "target"):
+        if getattr(edge, end) not in nodes:
+            name = getattr(edge, end)
+            yield _problem("dangling_edge", f"The edge's {end} {name!r} is not a node.", edge=edge)
+    if edge.kind not in EDGE_KINDS:
+        yield _problem("bad_edge_kind", f"Unknown edge kind {edge.kind!r}.", edge=edge)
+    target = nodes.get(edge.target)
+    if target is not None and target.type == "start":
+        yield _problem("edge_into_start", "No edge may lead into start.", edge=edge)
+
+
+def _out_edges(node: Node, out: list[Edge]) -> Iterator[Problem]:
+    kinds = Counter(edge.kind for edge in out)
+    if node.type == "end":
+        for edge in out:
+            yield _problem("edge_out_of_end", "An end node has no outgoing edges.", edge=edge)
+        return
+    branch_kinds = {"true", "false"} if node.type == "condition" else {"next"}
+    for edge in out:
+        allowed = branch_kinds | ({"failed"} if node.type != "start" else set())
+        if edge.kind in EDGE_KINDS and edge.kind not in allowed:
+            message = f"A {node.type} node cannot have a {edge.kind!r} edge."
+            yield _problem("bad_edge_kind", message, edge=edge)
+    for kind, count in kinds.items():
+        if count > 1 and (kind in branch_kinds or kind == "failed"):
+            yield _problem("duplicate_edge", f"{count} {kind!r} edges leave this node.", node.id)
+    if node.type == "condition" and (kinds["true"] == 0 or kinds["false"] == 0):
+        yield _problem("condition_branches", "A condition needs one true and one false edge.",
+                       node.id)
+    elif node.type not in ("condition", "end") and kinds["next"] == 0:
+        yield _problem("dead_end", "This path stops here: connect it towards an end.", node.id)
+
+
+def _graph(doc: BlueprintDoc, nodes: dict[str, Node]) -> nx.MultiDiGraph:
+    graph = nx.MultiDiGraph()
+    graph.add_nodes_from(nodes)
+    for edge in doc.edges:
+        if edge.source in nodes and edge.target in nodes:
+            graph.add_edge(edge.source, edge.target, kind=edge.kind, edge=edge)
+    return graph
+
+
+def start_of(doc: BlueprintDoc) -> str | None:
+    return next((node.id for node in doc.nodes if node.type == "start"), None)
+
+
+def _reachability(doc: BlueprintDoc, graph: nx.MultiDiGraph) -> Iterator[Problem]:
+    start = start_of(doc)
+    if start is None:
+        return
+    reachable = nx.descendants(graph, start) | {start}
+    for node in doc.nodes:
+        if node.id not in reachable and node.type != "start":
+            yield _problem("unreachable", "No path from start reaches this node.", node.id)
+
+
+def _cycles(graph: nx.MultiDiGraph) -> list[Problem]:
+    problems = []
+    for component in nx.strongly_connected_components(graph):
+        sub = graph.subgraph(component)
+        if len(component) == 1 and not sub.number_of_edges():
+            continue
+        source, target, key = nx.find_cycle(sub)[-1]
+        edge = graph.edges[source, target, key]["edge"]
+        problems.append(_problem("cycle", "This edge closes a loop; blueprints have no cycles.",
+                                 edge=edge))
+    return problems
+
+
+# -- dataflow ------------------------------------------------------------------------------
+
+
+def _dataflow(doc: BlueprintDoc, graph: nx.MultiDiGraph, nodes: dict[str, Node],
+              catalog: Catalog) -> Iterator[Problem]:
+    """Definitely-assigned `vars`: a must-analysis over the DAG in topological order."""
+    start = start_of(doc)
+    reachable = nx.descendants(graph, start) | {start}
+    saved_before: dict[str, frozenset[str]] = {}
+    for node_id in nx.topological_sort(graph.subgraph(reachable)):
+        incoming = [
+            saved_before[source] | (frozenset() if data["kind"] == "failed"
+                                    else frozenset(nodes[source].save))
+            for source, _, data in graph.in_edges(node_id, data=True) if source in reachable
+        ]
+        saved_before[node_id] = frozenset.intersection(*incoming) if incoming else frozenset()
+        missing = sorted(_var_reads(nodes[node_id], catalog) - saved_before[node_id])
+        if missing:
+            names = ", ".join(f"vars.{name}" for name in missing)
+            yield _problem("unsaved_var",
+                           f"{names} is read here but not saved on every path from start.",
+                           node_id)
+
+
+def _var_reads(node: Node, catalog: Catalog) -> set[str]:
+    reads = {
+        name for _, source, _ in node_expressions(node)
+        if not expressions.parse_error(source)
+        for name in expressions.reads_of(source, "vars")
+    }
+    spec = catalog.api_calls.get(node.api_call or "") if node.type == "api_call" else None
+    return reads | (_api_call_var_reads(spec) if spec else set())

@@ -1,0 +1,155 @@
+"""The `waybill` command: dev, web, worker, blueprints validate|import|export."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from backend.config import Settings, get_settings, is_loopback
+from backend.errors import WaybillError
+
+app = typer.Typer(help="Waybill: visual workflow designer for order automation.",
+                  no_args_is_help=True)
+blueprints_app = typer.Typer(help="Validate, import and export blueprint files.",
+                             no_args_is_help=True)
+app.add_typer(blueprints_app, name="blueprints")
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+HostOption = Annotated[str, typer.Option(help="bind address")]
+PortOption = Annotated[int, typer.Option(help="port")]
+
+
+def _refuse_open_bind(host: str, settings: Settings) -> None:
+    if not is_loopback(host) and not settings.admin_token:
+        err.print(f"[red]Refusing to bind to {host} without ADMIN_TOKEN set.[/red]")
+        raise typer.Exit(2)
+
+
+@app.command()
+def web(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+    """Serve the web app and API (uvicorn)."""
+    import uvicorn
+
+    _refuse_open_bind(host, get_settings())
+    uvicorn.run("backend.main:app", host=host, port=port, log_level="info")
+
+
+@app.command()
+def dev(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+    """Web + worker + embedded Redis (unless REDIS_URL) + demo services, stopped together."""
+    from backend import embedded_redis
+
+    settings = get_settings()
+    _refuse_open_bind(host, settings)
+    env = dict(os.environ, DEMO_SERVICES="true", DEMO_URL=f"http://127.0.0.1:{port}/demo")
+    env["OUTBOUND_ALLOW"] = ",".join([*settings.outbound_allow, f"127.0.0.1:{port}"])
+    children: list[subprocess.Popen[bytes]] = []
+    if not settings.redis_url:
+        redis_process, env["REDIS_URL"] = embedded_redis.start(settings.data_dir / "redis")
+        children.append(redis_process)
+    waybill = [sys.executable, "-m", "backend.cli"]
+    children.append(subprocess.Popen([*waybill, "web", "--host", host, "--port", str(port)],
+                                     env=env))
+    if _has_worker():
+        children.append(subprocess.Popen([*waybill, "worker"], env=env))
+    console.print(f"[bold green]Waybill[/bold green] on http://{host}:{port}  (Ctrl+C stops all)")
+    _supervise(children)
+
+
+def _has_worker() -> bool:
+    return (Path(__file__).parent / "worker.py").exists()
+
+
+def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
+    """Wait until any child exits or Ctrl+C/SIGTERM, then stop them all."""
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def _run(factory: Callable[..., Awaitable[T]], *args: object) -> T:
+    try:
+        return asyncio.run(factory(*args))
+    except WaybillError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        for item in exc.errors:
+            err.print(f"  {item}")
+        raise typer.Exit(1) from exc
+
+
+async def _with_session(work: Callable[..., Awaitable[T]]) -> T:
+    from backend import db
+
+    settings = get_settings()
+    engine = db.make_engine(settings.resolved_database_url)
+    try:
+        await db.upgrade(engine)
+        async with db.make_sessionmaker(engine)() as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+@blueprints_app.command("validate")
+def blueprints_validate(files: list[Path]) -> None:
+    """Validate blueprint files against the API calls beside them and in the database."""
+    from backend.blueprints.cli import validate_files
+
+    problems = _run(_with_session, lambda session: validate_files(session, files, err))
+    raise typer.Exit(1 if problems else 0)
+
+
+@blueprints_app.command("import")
+def blueprints_import(
+    files: list[Path],
+    publish: Annotated[bool, typer.Option(help="publish each valid blueprint")] = False,
+) -> None:
+    """Import blueprint files (and the API calls beside them) into the database."""
+    from backend.blueprints.cli import import_files
+
+    _run(_with_session, lambda session: import_files(session, files, publish, console))
+
+
+@blueprints_app.command("export")
+def blueprints_export(
+    blueprint_id: str,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="file (default: stdout)")]
+    = None,
+) -> None:
+    """Write a blueprint's draft as a file."""
+    from backend.blueprints.cli import export_blueprint
+
+    text = _run(_with_session, lambda session: export_blueprint(session, blueprint_id))
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+        console.print(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    app()
