@@ -47,6 +47,18 @@ def web(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
 
 
 @app.command()
+def worker(burst: Annotated[bool, typer.Option(help="stop when the queue is empty")] = False) -> None:
+    """Run an arq worker: order activations, the sweeper and the batch loop."""
+    from backend.worker import make_worker
+
+    settings = get_settings()
+    if not settings.redis_url:
+        err.print("[red]REDIS_URL is not set (`waybill dev` starts an embedded Redis).[/red]")
+        raise typer.Exit(2)
+    make_worker(settings, burst=burst).run()
+
+
+@app.command()
 def dev(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     """Web + worker + embedded Redis (unless REDIS_URL) + demo services, stopped together."""
     from backend import embedded_redis
@@ -62,14 +74,9 @@ def dev(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     waybill = [sys.executable, "-m", "backend.cli"]
     children.append(subprocess.Popen([*waybill, "web", "--host", host, "--port", str(port)],
                                      env=env))
-    if _has_worker():
-        children.append(subprocess.Popen([*waybill, "worker"], env=env))
+    children.append(subprocess.Popen([*waybill, "worker"], env=env))
     console.print(f"[bold green]Waybill[/bold green] on http://{host}:{port}  (Ctrl+C stops all)")
     _supervise(children)
-
-
-def _has_worker() -> bool:
-    return (Path(__file__).parent / "worker.py").exists()
 
 
 def _supervise(children: list[subprocess.Popen[bytes]]) -> None:

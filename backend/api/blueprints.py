@@ -16,7 +16,9 @@ from backend.blueprints.schemas import (
     VersionPublic,
     VersionSummary,
 )
-from backend.deps import SessionDep
+from backend.deps import SessionDep, StateDep
+from backend.orders.schemas import OrderPublic, TestRunCreate
+from backend.orders.service import create_test_order, public
 
 router = APIRouter(prefix="/blueprints", tags=["blueprints"])
 BlueprintId = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -85,3 +87,12 @@ async def export_blueprint(blueprint_id: BlueprintId, session: SessionDep) -> Re
     row = await service.get_row(session=session, blueprint_id=blueprint_id)
     return Response(export_json(row.draft), media_type="application/json", headers={
         "Content-Disposition": f'attachment; filename="{row.id}.json"'})
+
+
+@router.post("/{blueprint_id}/test-run", status_code=status.HTTP_201_CREATED)
+async def test_run(blueprint_id: BlueprintId, body: TestRunCreate, session: SessionDep,
+                   state: StateDep) -> OrderPublic:
+    """Run the draft as a test order (sleeps fast-forwarded; API calls mocked if asked)."""
+    order = await create_test_order(session=session, redis=state.redis, blueprint_id=blueprint_id,
+                                    payload=body.input, mock=body.mock)
+    return public(order, [])

@@ -24,6 +24,7 @@ class OrderState(StrEnum):
 
 
 FINAL_STATES = frozenset({OrderState.completed, OrderState.failed, OrderState.cancelled})
+ACTIVE_STATES = frozenset(OrderState) - FINAL_STATES
 
 
 class Order(SQLModel, table=True):
@@ -33,6 +34,7 @@ class Order(SQLModel, table=True):
         Index("ix_orders_blueprint_id_id", "blueprint_id", "id"),
         Index("ix_orders_failed_node_id", "failed_node", "id"),
         Index("ix_orders_wake_at", "wake_at"),
+        Index("ix_orders_dispatch_state", "dispatch", "state", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -41,6 +43,7 @@ class Order(SQLModel, table=True):
     version: int | None = None
     test: bool = False
     mock: bool = False
+    dispatch: str = Field(default="immediate", max_length=16)
     definition: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
     state: str = Field(default=OrderState.pending, max_length=16)
     input: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))

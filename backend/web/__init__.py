@@ -2,4 +2,7 @@
 
 from fastapi import APIRouter
 
+from backend.web import blueprints
+
 router = APIRouter(include_in_schema=False)
+router.include_router(blueprints.router)

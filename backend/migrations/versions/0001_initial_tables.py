@@ -8,10 +8,9 @@ Create Date: 2026-11-21
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 import backend.db
-
+from sqlalchemy.dialects import postgresql
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -60,6 +59,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=True),
     sa.Column('test', sa.Boolean(), nullable=False),
     sa.Column('mock', sa.Boolean(), nullable=False),
+    sa.Column('dispatch', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('definition', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('input', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
@@ -79,6 +79,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.create_index('ix_orders_blueprint_id_id', ['blueprint_id', 'id'], unique=False)
+        batch_op.create_index('ix_orders_dispatch_state', ['dispatch', 'state', 'id'], unique=False)
         batch_op.create_index('ix_orders_failed_node_id', ['failed_node', 'id'], unique=False)
         batch_op.create_index('ix_orders_state_id', ['state', 'id'], unique=False)
         batch_op.create_index('ix_orders_wake_at', ['wake_at'], unique=False)
@@ -147,6 +148,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_orders_wake_at')
         batch_op.drop_index('ix_orders_state_id')
         batch_op.drop_index('ix_orders_failed_node_id')
+        batch_op.drop_index('ix_orders_dispatch_state')
         batch_op.drop_index('ix_orders_blueprint_id_id')
 
     op.drop_table('orders')

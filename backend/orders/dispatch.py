@@ -1,0 +1,79 @@
+"""The sweeper (a lost Redis loses no order) and the seed's batch loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from arq.connections import ArqRedis
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.config import Settings
+from backend.db import utcnow
+from backend.orders.models import Order, OrderState
+from backend.orders.runner import Runner
+from backend.orders.service import due_orders
+from backend.queue import enqueue_activation
+
+log = logging.getLogger(__name__)
+BATCH_LOCK = "waybill:batch-lock"
+
+
+async def sweep(sessions: async_sessionmaker[AsyncSession], redis: ArqRedis,
+                settings: Settings) -> int:
+    """Enqueue every active order whose wake-up has passed and that nothing is running."""
+    async with sessions() as session:
+        orders = await due_orders(session=session, settings=settings)
+    now = utcnow()
+    for order in orders:
+        expired = order.lease_until if order.lease_until and order.lease_until < now else None
+        await enqueue_activation(redis, order.id or 0, order.wake_at, lease_until=expired)
+    return len(orders)
+
+
+async def claim_batch(sessions: async_sessionmaker[AsyncSession], size: int) -> list[int]:
+    """Up to `size` pending batch orders, oldest first."""
+    async with sessions() as session:
+        rows = await session.exec(select(Order.id).where(
+            Order.dispatch == "batch", Order.state == OrderState.pending,
+        ).order_by(col(Order.id)).limit(size))
+        return [order_pk for order_pk in rows if order_pk is not None]
+
+
+async def run_batch(runner: Runner, settings: Settings) -> int:
+    """One batch: claim up to BATCH_SIZE, run CONCURRENCY at a time, wait for all."""
+    order_pks = await claim_batch(runner.sessions, settings.batch_size)
+    limit = asyncio.Semaphore(settings.concurrency)
+
+    async def run(order_pk: int) -> None:
+        async with limit:
+            await runner.activate(order_pk)
+
+    await asyncio.gather(*(run(order_pk) for order_pk in order_pks))
+    return len(order_pks)
+
+
+async def batch_loop(runner: Runner, settings: Settings) -> None:
+    """Every BATCH_INTERVAL_S after the previous batch finished; one batch cluster-wide."""
+    while True:
+        try:
+            lock = runner.redis.lock(BATCH_LOCK, timeout=settings.job_timeout_s, blocking=False)
+            if await lock.acquire():
+                try:
+                    await run_batch(runner, settings)
+                finally:
+                    await lock.release()
+        except Exception:  # a broken batch must not stop the loop
+            log.exception("batch failed")
+        await asyncio.sleep(settings.batch_interval_s)
+
+
+async def sweep_loop(runner: Runner, settings: Settings) -> None:
+    while True:
+        try:
+            await sweep(runner.sessions, runner.redis, settings)
+        except Exception:
+            log.exception("sweep failed")
+        await asyncio.sleep(settings.sweep_interval_s)

@@ -1,0 +1,205 @@
+"""One activation of one order: lease it, walk steps, commit after every step, schedule the
+next wake-up. Two workers never run one order at once: the lease is a conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from arq.connections import ArqRedis
+from sqlalchemy import CursorResult, insert, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend import events
+from backend.api_calls.service import all_specs
+from backend.blueprints.models import BlueprintVersion
+from backend.config import Settings
+from backend.credentials.crypto import SecretBox
+from backend.credentials.models import Credential
+from backend.db import utcnow
+from backend.engine.http import HttpCaller
+from backend.engine.steps import CredentialValue, Executor
+from backend.engine.walker import Advance, Finish, OrderView, Plan, Retry, Sleep, Step, Wait, take_step
+from backend.orders.models import ACTIVE_STATES, Order, OrderState, Signal, StepRun
+from backend.queue import enqueue_activation
+from backend.variables.service import as_scope
+
+
+@dataclass
+class Runner:
+    sessions: async_sessionmaker[AsyncSession]
+    redis: ArqRedis
+    caller: HttpCaller | None
+    settings: Settings
+
+    def __post_init__(self) -> None:
+        self.box = SecretBox(self.settings.resolved_secret_key)
+        self.plans: dict[tuple[str, int], Plan] = {}
+
+    async def activate(self, order_pk: int) -> None:
+        """Run the order from where it is until it ends, sleeps, waits or must retry."""
+        token = uuid.uuid4().hex
+        if not await self._lease(order_pk, token):
+            return
+        try:
+            async with self.sessions() as session:
+                await self._walk(session, order_pk, token)
+        finally:
+            await self._release(order_pk, token)
+
+    async def _lease(self, order_pk: int, token: str) -> bool:
+        now = utcnow()
+        query = update(Order).where(
+            col(Order.id) == order_pk, col(Order.state).in_(ACTIVE_STATES),
+            (col(Order.lease_until).is_(None)) | (col(Order.lease_until) < now),
+        ).values(lease_owner=token, lease_until=now + timedelta(seconds=self.settings.lease_s))
+        async with self.sessions() as session:
+            result: CursorResult[Any] = await session.exec(query)  # type: ignore[call-overload]
+            await session.commit()
+        return result.rowcount == 1
+
+    async def _release(self, order_pk: int, token: str) -> None:
+        async with self.sessions() as session:
+            await session.exec(update(Order).where(  # type: ignore[call-overload]
+                col(Order.id) == order_pk, col(Order.lease_owner) == token,
+            ).values(lease_owner=None, lease_until=None))
+            await session.commit()
+
+    async def _walk(self, session: AsyncSession, order_pk: int, token: str) -> None:
+        order = await session.get(Order, order_pk)
+        if order is None:
+            return
+        signals = await self._signals(session, order_pk)
+        if not _due(order, signals):
+            return
+        plan = await self._plan(session, order)
+        view = _view(order, signals, await as_scope(session=session))
+        executor = await self._executor(session, order)
+        state = order.state
+        while True:
+            await events.publish(self.redis, order.order_id, {
+                "type": "step_started", "node": view.node, "attempt": view.attempt})
+            started = utcnow()
+            step = await take_step(plan, view, executor)
+            changes = _changes(step, view, utcnow(), self.settings.lease_s)
+            if not await self._commit(session, order_pk, token, step, changes, signals, started):
+                return
+            state = changes["state"]
+            await events.publish(self.redis, order.order_id, _finished_event(step, state))
+            if not isinstance(step.outcome, Advance):
+                break
+            _move(view, step, changes)
+        if changes.get("wake_at") is not None:
+            await enqueue_activation(self.redis, order_pk, changes["wake_at"])
+
+    async def _signals(self, session: AsyncSession, order_pk: int) -> dict[str, tuple[int, Any]]:
+        rows = await session.exec(select(Signal).where(
+            Signal.order_pk == order_pk, col(Signal.consumed_at).is_(None)).order_by(col(Signal.id)))
+        found: dict[str, tuple[int, Any]] = {}
+        for row in rows:
+            found.setdefault(row.name, (row.id or 0, row.payload))
+        return found
+
+    async def _plan(self, session: AsyncSession, order: Order) -> Plan:
+        if order.definition is not None:
+            return Plan.from_definition(order.definition)
+        key = (order.blueprint_id, order.version or 0)
+        if key not in self.plans:
+            version = await session.get(BlueprintVersion, key)
+            assert version is not None, f"order {order.order_id} pins a missing version"
+            self.plans[key] = Plan.from_definition(version.definition)
+        return self.plans[key]
+
+    async def _executor(self, session: AsyncSession, order: Order) -> Executor:
+        specs = await all_specs(session=session)
+        wanted = {spec.credential for spec in specs.values() if spec.credential}
+        credentials = {}
+        if wanted and not order.mock:
+            rows = await session.exec(select(Credential).where(col(Credential.id).in_(wanted)))
+            credentials = {row.id: CredentialValue(row.type, row.meta, self.box.open(row.secret))
+                           for row in rows}
+        return Executor(self.caller, specs, credentials, mock=order.mock,
+                        stored_response_bytes=self.settings.stored_response_bytes)
+
+    async def _commit(self, session: AsyncSession, order_pk: int, token: str, step: Step,
+                      changes: dict[str, Any], signals: dict[str, tuple[int, Any]],
+                      started: datetime) -> bool:
+        """Step run, vars, node and state in one transaction; False if the order was taken
+        from us (cancelled, or the lease was lost): the step run is still recorded."""
+        result: CursorResult[Any] = await session.exec(update(Order).where(  # type: ignore[call-overload]
+            col(Order.id) == order_pk, col(Order.lease_owner) == token,
+            col(Order.state).in_(ACTIVE_STATES),
+        ).values(**changes))
+        await session.exec(insert(StepRun).values(  # type: ignore[call-overload]
+            order_pk=order_pk, node=step.node, attempt=step.attempt, status=step.status,
+            started_at=started, finished_at=changes["updated_at"],
+            request=step.request, response=step.response, saved=step.saved or None,
+            error=step.error))
+        if step.consumed_signal and result.rowcount == 1:
+            signal_id = signals.pop(step.consumed_signal)[0]
+            await session.exec(update(Signal).where(  # type: ignore[call-overload]
+                col(Signal.id) == signal_id).values(consumed_at=changes["updated_at"]))
+        await session.commit()
+        return result.rowcount == 1
+
+
+def _due(order: Order, signals: dict[str, tuple[int, Any]]) -> bool:
+    if order.state == OrderState.waiting and signals:
+        return True
+    return order.wake_at is None or order.wake_at <= utcnow() or order.state in (
+        OrderState.pending, OrderState.running)
+
+
+def _view(order: Order, signals: dict[str, tuple[int, Any]], variables: dict[str, Any]) -> OrderView:
+    resuming = order.state in (OrderState.sleeping, OrderState.waiting)
+    return OrderView(
+        order_id=order.order_id, blueprint=order.blueprint_id, version=order.version,
+        input=order.input, vars=dict(order.vars), node=order.current_node or "",
+        attempt=order.attempt, error=order.error if order.failed_node else None,
+        wake_at=order.wake_at if resuming else None,
+        signals={name: payload for name, (_, payload) in signals.items()},
+        variables=variables, test=order.test)
+
+
+def _changes(step: Step, view: OrderView, now: datetime, lease_s: float) -> dict[str, Any]:
+    """The order's new columns after a step."""
+    outcome = step.outcome
+    changes: dict[str, Any] = {"updated_at": now, "lease_until": now + timedelta(seconds=lease_s)}
+    if step.saved:
+        changes["vars"] = view.vars | step.saved
+    if step.status == "failed":
+        changes["failed_node"], changes["error"] = step.node, step.error
+    if isinstance(outcome, Advance):
+        changes |= {"state": OrderState.running, "current_node": outcome.node, "attempt": 1,
+                    "wake_at": None}
+    elif isinstance(outcome, Sleep):
+        changes |= {"state": OrderState.sleeping, "wake_at": outcome.until}
+    elif isinstance(outcome, Wait):
+        changes |= {"state": OrderState.waiting, "wake_at": outcome.until}
+    elif isinstance(outcome, Retry):
+        changes |= {"state": OrderState.retrying, "attempt": view.attempt + 1,
+                    "wake_at": now + timedelta(seconds=outcome.delay_s)}
+    elif isinstance(outcome, Finish):
+        changes |= {"state": outcome.status, "result": outcome.result, "wake_at": None}
+        if outcome.error is not None:
+            changes["error"] = outcome.error
+    return changes
+
+
+def _move(view: OrderView, step: Step, changes: dict[str, Any]) -> None:
+    view.node, view.attempt, view.wake_at = changes["current_node"], 1, None
+    view.vars = changes.get("vars", view.vars)
+    if step.status == "failed":
+        view.error = step.error
+    if step.consumed_signal:
+        view.signals.pop(step.consumed_signal, None)
+
+
+def _finished_event(step: Step, state: str) -> dict[str, Any]:
+    return {"type": "step_finished", "node": step.node, "attempt": step.attempt,
+            "status": step.status, "state": state, "error": step.error}

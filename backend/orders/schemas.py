@@ -1,0 +1,96 @@
+"""Order bodies and answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from backend.blueprints.schemas import ID_PATTERN, Strict
+
+ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,199}$"
+
+
+class OrderCreate(Strict):
+    order_id: str = Field(pattern=ORDER_ID_PATTERN)
+    blueprint: str = Field(pattern=ID_PATTERN)
+    input: dict[str, Any] = Field(default_factory=dict)
+
+
+class TestRunCreate(Strict):
+    input: dict[str, Any] = Field(default_factory=dict)
+    mock: bool = False
+
+
+class StepRunPublic(BaseModel):
+    node: str
+    attempt: int
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    request: dict[str, Any] | None
+    response: dict[str, Any] | None
+    saved: dict[str, Any] | None
+    error: dict[str, Any] | None
+
+
+class OrderSummary(BaseModel):
+    order_id: str
+    blueprint: str
+    version: int | None
+    test: bool
+    state: str
+    current_node: str | None
+    failed_node: str | None
+    wake_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderPublic(OrderSummary):
+    input: dict[str, Any]
+    vars: dict[str, Any]
+    result: Any
+    error: dict[str, Any] | None
+    steps: list[StepRunPublic] = Field(default_factory=list)
+
+
+class OrderList(BaseModel):
+    data: list[OrderSummary]
+    next_cursor: str | None
+
+
+class OrderFilter(Strict):
+    state: str | None = None
+    blueprint: str | None = None
+    version: int | None = None
+    failed_node: str | None = None
+    order_id: str | None = Field(default=None, description="prefix of the order id")
+    test: bool | None = False
+
+
+class ReprocessRequest(Strict):
+    order_ids: list[str] | None = Field(default=None, max_length=10_000)
+    filter: OrderFilter | None = None
+    from_: Literal["start", "failed"] = Field(default="start", alias="from")
+    dry_run: bool = False
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> ReprocessRequest:
+        if (self.order_ids is None) == (self.filter is None):
+            raise ValueError("give either `order_ids` or `filter`")
+        return self
+
+
+class ReprocessAnswer(BaseModel):
+    dry_run: bool
+    count: int
+    order_ids: list[str] = Field(description="the first 100 of the orders")
+    steps: dict[str, int] = Field(description="how many orders restart at each node")
+
+
+class CancelRequest(Strict):
+    order_ids: list[str] | None = Field(default=None, max_length=10_000)
+    filter: OrderFilter | None = None
+    dry_run: bool = False

@@ -1,0 +1,255 @@
+"""Orders: create (API, webhook, test run), read, list, cancel, signal, wake, reprocess."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+from arq.connections import ArqRedis
+from jsonschema import Draft202012Validator
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend import events
+from backend.blueprints.models import BlueprintVersion
+from backend.blueprints.schemas import BlueprintDoc
+from backend.blueprints.service import check, get_row
+from backend.config import Settings
+from backend.db import utcnow
+from backend.engine.walker import Plan
+from backend.errors import Conflict, Invalid, NotFound
+from backend.orders.models import ACTIVE_STATES, FINAL_STATES, Order, OrderState, Signal, StepRun
+from backend.orders.schemas import (
+    OrderFilter,
+    OrderPublic,
+    OrderSummary,
+    ReprocessAnswer,
+    ReprocessRequest,
+    StepRunPublic,
+)
+from backend.queue import enqueue_activation
+
+MAX_LIST = 200
+
+
+def summary(order: Order) -> OrderSummary:
+    return OrderSummary.model_validate(order.model_dump() | {"blueprint": order.blueprint_id})
+
+
+def public(order: Order, steps: list[StepRun]) -> OrderPublic:
+    return OrderPublic.model_validate(order.model_dump() | {
+        "blueprint": order.blueprint_id,
+        "steps": [StepRunPublic.model_validate(step, from_attributes=True) for step in steps]})
+
+
+def check_input(schema: dict[str, Any], value: dict[str, Any]) -> None:
+    errors = [{"path": "/" + "/".join(map(str, error.absolute_path)), "code": "input_schema",
+               "message": error.message}
+              for error in Draft202012Validator(schema).iter_errors(value)]
+    if errors:
+        raise Invalid("The input does not match the blueprint's input_schema.", errors)
+
+
+async def published_definition(session: AsyncSession, blueprint_id: str) -> tuple[int, dict]:
+    row = await get_row(session=session, blueprint_id=blueprint_id)
+    if row.latest_version is None:
+        raise Conflict(f"Blueprint {blueprint_id!r} has no published version yet.")
+    version = await session.get(BlueprintVersion, (blueprint_id, row.latest_version))
+    assert version is not None
+    return row.latest_version, version.definition
+
+
+async def _insert(session: AsyncSession, redis: ArqRedis | None, order: Order) -> Order:
+    session.add(order)
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict(f"An order with id {order.order_id!r} already exists.") from exc
+    if redis is not None and order.dispatch == "immediate":
+        await enqueue_activation(redis, order.id or 0, order.wake_at)
+    return order
+
+
+def _new_order(order_id: str, blueprint_id: str, version: int | None, definition: dict,
+               payload: dict[str, Any], dispatch: str, **flags: Any) -> Order:
+    check_input(definition.get("input_schema") or {}, payload)
+    now = utcnow()
+    return Order(order_id=order_id, blueprint_id=blueprint_id, version=version, input=payload,
+                 current_node=Plan.from_definition(definition).start, dispatch=dispatch,
+                 wake_at=now, created_at=now, updated_at=now, **flags)
+
+
+async def create_order(*, session: AsyncSession, redis: ArqRedis | None, settings: Settings,
+                       order_id: str, blueprint_id: str, payload: dict[str, Any]) -> Order:
+    """A new order on the blueprint's latest version, dispatched now or by the batch loop."""
+    version, definition = await published_definition(session, blueprint_id)
+    dispatch = definition.get("dispatch") or settings.dispatch_mode
+    order = _new_order(order_id, blueprint_id, version, definition, payload, dispatch)
+    return await _insert(session, redis, order)
+
+
+async def create_test_order(*, session: AsyncSession, redis: ArqRedis | None, blueprint_id: str,
+                            payload: dict[str, Any], mock: bool) -> Order:
+    """A test order on the draft (which must be valid); sleeps are fast-forwarded."""
+    draft = (await get_row(session=session, blueprint_id=blueprint_id)).draft
+    report = await check(session=session, doc=BlueprintDoc.model_validate(draft))
+    if not report.valid:
+        raise Invalid("The draft has validation errors; fix them before a test run.",
+                      [error.model_dump(mode="json") for error in report.errors])
+    order = _new_order(f"test-{uuid.uuid4().hex[:12]}", blueprint_id, None, draft, payload,
+                       "immediate", test=True, mock=mock, definition=draft)
+    return await _insert(session, redis, order)
+
+
+async def get_order_row(session: AsyncSession, order_id: str) -> Order:
+    order = (await session.exec(select(Order).where(Order.order_id == order_id))).first()
+    if order is None:
+        raise NotFound(f"No order with id {order_id!r}.")
+    return order
+
+
+async def get_order(*, session: AsyncSession, order_id: str) -> OrderPublic:
+    """An order with its step runs, oldest first."""
+    order = await get_order_row(session, order_id)
+    steps = await session.exec(select(StepRun).where(StepRun.order_pk == order.id)
+                               .order_by(col(StepRun.id)))
+    return public(order, list(steps))
+
+
+def _filtered(query: Any, where: OrderFilter) -> Any:
+    for column, value in ((Order.state, where.state), (Order.blueprint_id, where.blueprint),
+                          (Order.version, where.version), (Order.failed_node, where.failed_node),
+                          (Order.test, where.test)):
+        if value is not None:
+            query = query.where(column == value)
+    if where.order_id:
+        query = query.where(col(Order.order_id).startswith(where.order_id, autoescape=True))
+    return query
+
+
+def encode_cursor(order_pk: int) -> str:
+    return base64.urlsafe_b64encode(str(order_pk).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid("The cursor is not one this API gave out.") from exc
+
+
+async def list_orders(*, session: AsyncSession, where: OrderFilter, limit: int = 50,
+                      cursor: str | None = None) -> tuple[list[Order], str | None]:
+    """Newest first, keyset-paginated on the primary key."""
+    limit = max(1, min(limit, MAX_LIST))
+    query = _filtered(select(Order), where).order_by(col(Order.id).desc()).limit(limit + 1)
+    if cursor:
+        query = query.where(col(Order.id) < decode_cursor(cursor))
+    rows = list(await session.exec(query))
+    more = len(rows) > limit
+    return rows[:limit], encode_cursor(rows[limit - 1].id or 0) if more else None
+
+
+async def cancel_order(*, session: AsyncSession, redis: ArqRedis | None, order_id: str) -> Order:
+    """Stop an order before its next step."""
+    order = await get_order_row(session, order_id)
+    if order.state in FINAL_STATES:
+        raise Conflict(f"Order {order_id!r} is already {order.state}.")
+    order.state, order.wake_at, order.updated_at = OrderState.cancelled, None, utcnow()
+    await session.commit()
+    if redis is not None:
+        await events.publish(redis, order_id, {"type": "order_state", "state": order.state})
+    return order
+
+
+async def send_signal(*, session: AsyncSession, redis: ArqRedis | None, order_id: str, name: str,
+                      payload: Any) -> Order:
+    """Store a signal; a waiting order resumes (one not there yet finds it when it arrives)."""
+    order = await get_order_row(session, order_id)
+    if order.state in FINAL_STATES:
+        raise Conflict(f"Order {order_id!r} is {order.state}; it takes no signals.")
+    session.add(Signal(order_pk=order.id or 0, name=name, payload=payload))
+    await session.commit()
+    if redis is not None and order.state == OrderState.waiting:
+        await enqueue_activation(redis, order.id or 0, None, lease_until=utcnow())
+    return order
+
+
+async def wake_now(*, session: AsyncSession, redis: ArqRedis | None, order_id: str) -> Order:
+    """End a sleep (or a retry delay) now."""
+    order = await get_order_row(session, order_id)
+    if order.state not in (OrderState.sleeping, OrderState.retrying):
+        raise Conflict(f"Order {order_id!r} is {order.state}, not sleeping.")
+    order.wake_at = order.updated_at = utcnow()
+    await session.commit()
+    if redis is not None:
+        await enqueue_activation(redis, order.id or 0, order.wake_at)
+    return order
+
+
+async def _selected(session: AsyncSession, request: ReprocessRequest) -> list[Order]:
+    query = select(Order).where(col(Order.state).in_(FINAL_STATES)).order_by(col(Order.id))
+    if request.order_ids is not None:
+        query = query.where(col(Order.order_id).in_(request.order_ids))
+    else:
+        query = _filtered(query, request.filter or OrderFilter())
+    return list(await session.exec(query))
+
+
+async def _restart_node(session: AsyncSession, order: Order, plans: dict, from_: str) -> str:
+    if from_ == "failed" and order.failed_node:
+        return order.failed_node
+    key = (order.blueprint_id, order.version)
+    if key not in plans:
+        definition = order.definition or (
+            await session.get(BlueprintVersion, (order.blueprint_id, order.version))).definition
+        plans[key] = Plan.from_definition(definition).start
+    return plans[key]
+
+
+async def reprocess(*, session: AsyncSession, redis: ArqRedis | None,
+                    request: ReprocessRequest) -> ReprocessAnswer:
+    """Reset finished orders to run again, from the start or from their failed step."""
+    orders = await _selected(session, request)
+    plans: dict = {}
+    restart = {order.order_id: await _restart_node(session, order, plans, request.from_)
+               for order in orders}
+    answer = ReprocessAnswer(dry_run=request.dry_run, count=len(orders),
+                             order_ids=[order.order_id for order in orders[:100]],
+                             steps=dict(Counter(restart.values())))
+    if request.dry_run or not orders:
+        return answer
+    now = utcnow()
+    for order in orders:
+        from_failed = request.from_ == "failed" and order.failed_node is not None
+        order.current_node, order.state, order.attempt = restart[order.order_id], "pending", 1
+        order.wake_at = order.updated_at = now
+        order.result = order.lease_owner = order.lease_until = None
+        if not from_failed:
+            order.vars, order.error, order.failed_node = {}, None, None
+    await session.commit()
+    if redis is not None:
+        for order in orders:
+            if order.dispatch == "immediate" or order.test:
+                await enqueue_activation(redis, order.id or 0, now)
+    return answer
+
+
+async def due_orders(*, session: AsyncSession, settings: Settings, limit: int = 1000) -> list[Order]:
+    """Active orders whose wake-up has passed (with no live lease): the sweeper's work."""
+    now = utcnow()
+    grace = now - timedelta(seconds=settings.sweep_grace_s)
+    lease_free = col(Order.lease_until).is_(None) | (col(Order.lease_until) < now)
+    due = col(Order.wake_at) <= grace
+    waiting_signalled = (col(Order.state) == OrderState.waiting) & col(Order.id).in_(
+        select(Signal.order_pk).where(col(Signal.consumed_at).is_(None)))
+    not_batch_pending = ~((col(Order.dispatch) == "batch") & (col(Order.state) == OrderState.pending))
+    query = select(Order).where(col(Order.state).in_(ACTIVE_STATES), lease_free,
+                                due | waiting_signalled | (col(Order.lease_until) < now),
+                                not_batch_pending).limit(limit)
+    return list(await session.exec(query))

@@ -1,0 +1,48 @@
+"""Redis with arq: JSON jobs carrying only ids, and deterministic job ids.
+
+An order's activation job id is `order:<pk>:<wake ms>[:<lease ms>]`: enqueuing the same
+wake-up twice (the API and the sweeper, say) makes one job, while a new wake-up, or a
+recovery after a crashed worker's lease ran out, makes a new one.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+
+QUEUE = "waybill:queue"
+ACTIVATE = "activate_order"
+
+
+def serialize(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, default=str).encode()
+
+
+def deserialize(raw: bytes) -> dict[str, Any]:
+    return json.loads(raw)
+
+
+def redis_settings(url: str) -> RedisSettings:
+    return RedisSettings.from_dsn(url)
+
+
+async def connect_redis(url: str) -> ArqRedis:
+    return await create_pool(redis_settings(url), job_serializer=serialize,
+                             job_deserializer=deserialize, default_queue_name=QUEUE)
+
+
+def job_id(order_pk: int, wake_at: datetime | None, lease_until: datetime | None = None) -> str:
+    wake = int(wake_at.timestamp() * 1000) if wake_at else 0
+    suffix = f":{int(lease_until.timestamp() * 1000)}" if lease_until else ""
+    return f"order:{order_pk}:{wake}{suffix}"
+
+
+async def enqueue_activation(redis: ArqRedis, order_pk: int, wake_at: datetime | None,
+                             lease_until: datetime | None = None) -> None:
+    """Wake the order at `wake_at` (now when None or past)."""
+    await redis.enqueue_job(ACTIVATE, order_pk, _job_id=job_id(order_pk, wake_at, lease_until),
+                            _defer_until=wake_at)

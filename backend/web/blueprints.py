@@ -1,0 +1,171 @@
+"""Blueprint pages: the list (new, import, delete) and the editor with its config panels."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from backend.api_calls.service import list_api_calls
+from backend.blueprints import service
+from backend.blueprints.schemas import ID_PATTERN, BlueprintDoc
+from backend.deps import SessionDep
+from backend.errors import Conflict, Invalid, NotFound
+from backend.web.blueprint_panels import (
+    PanelInputError,
+    blueprint_context,
+    edge_context,
+    node_context,
+)
+from backend.web.templating import is_htmx, templates
+
+router = APIRouter(prefix="/blueprints")
+BlueprintId = Annotated[str, Path(pattern=ID_PATTERN)]
+MAX_IMPORT_BYTES = 2_000_000
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    return templates.TemplateResponse(request, name, {"active": "blueprints", **context},
+                                      status_code=status)
+
+
+def _go_to(request: Request, url: str) -> Response:
+    """After a form: htmx follows HX-Redirect, a plain form post follows a 303."""
+    if is_htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+def starter_doc(blueprint_id: str, name: str, description: str) -> BlueprintDoc:
+    """A new blueprint: a start wired to an end, so it is valid from the first moment."""
+    return BlueprintDoc.model_validate({
+        "id": blueprint_id, "name": name, "description": description,
+        "nodes": [{"id": "start", "type": "start"},
+                  {"id": "done", "type": "end", "status": "completed"}],
+        "edges": [{"source": "start", "target": "done"}],
+        "layout": {"start": {"x": 0, "y": 0}, "done": {"x": 0, "y": 200}},
+    })
+
+
+def _shape_errors(exc: ValidationError) -> list[str]:
+    return [f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}"
+            for e in exc.errors(include_url=False)][:8]
+
+
+@router.get("", response_class=HTMLResponse)
+async def list_page(request: Request, session: SessionDep) -> Response:
+    blueprints = await service.list_blueprints(session=session)
+    return _page(request, "blueprints/list.html", {"blueprints": blueprints})
+
+
+@router.post("/new", response_class=HTMLResponse)
+async def create(request: Request, session: SessionDep, id: Annotated[str, Form()] = "",
+                 name: Annotated[str, Form()] = "",
+                 description: Annotated[str, Form()] = "") -> Response:
+    form = {"id": id.strip(), "name": name.strip(), "description": description.strip()}
+    try:
+        doc = starter_doc(form["id"], form["name"], form["description"])
+        await service.create_blueprint(session=session, doc=doc)
+    except ValidationError as exc:
+        errors = _shape_errors(exc)
+    except (Conflict, Invalid) as exc:
+        errors = [exc.detail]
+    else:
+        return _go_to(request, f"/blueprints/{doc.id}")
+    return _page(request, "blueprints/_new_form.html", {"form": form, "errors": errors}, 422)
+
+
+@router.post("/import", response_class=HTMLResponse)
+async def import_file(request: Request, session: SessionDep,
+                      file: Annotated[UploadFile, File()],
+                      replace: Annotated[bool, Form()] = False) -> Response:
+    raw = await file.read(MAX_IMPORT_BYTES + 1)
+    try:
+        if len(raw) > MAX_IMPORT_BYTES:
+            raise Invalid("The file is larger than 2 MB.")
+        doc = BlueprintDoc.model_validate(json.loads(raw))
+        save = service.save_draft if replace else service.create_blueprint
+        await save(session=session, doc=doc)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        errors = [f"Not a JSON file: {exc}"]
+    except ValidationError as exc:
+        errors = _shape_errors(exc)
+    except (Conflict, Invalid) as exc:
+        errors = [exc.detail] + [str(e.get("message", e)) for e in exc.errors
+                                 if isinstance(e, dict)][:5]
+    else:
+        return _go_to(request, f"/blueprints/{doc.id}")
+    return _page(request, "blueprints/_import_form.html", {"errors": errors}, 422)
+
+
+@router.delete("/{blueprint_id}", response_class=HTMLResponse)
+async def delete(request: Request, blueprint_id: BlueprintId, session: SessionDep) -> Response:
+    message = None
+    try:
+        await service.delete_blueprint(session=session, blueprint_id=blueprint_id)
+    except (Conflict, NotFound) as exc:
+        message = exc.detail
+    blueprints = await service.list_blueprints(session=session)
+    return _page(request, "blueprints/_list.html", {"blueprints": blueprints, "message": message})
+
+
+@router.get("/_pair", response_class=HTMLResponse)
+async def pair_row(request: Request, field: str = "args", scope: str = "response") -> Response:
+    field = field if field in {"args", "save"} else "args"
+    scope = scope if scope in {"response", "result", "signal"} else "response"
+    return _page(request, "blueprints/_pair.html",
+                 {"field": field, "key": "", "value": "", "scope": scope})
+
+
+@router.get("/{blueprint_id}", response_class=HTMLResponse)
+async def editor(request: Request, blueprint_id: BlueprintId, session: SessionDep) -> Response:
+    try:
+        blueprint = await service.get_blueprint(session=session, blueprint_id=blueprint_id)
+    except NotFound as exc:
+        return _page(request, "not_found.html", {"detail": exc.detail}, 404)
+    calls = await list_api_calls(session=session)
+    boot = {
+        "blueprint": blueprint.draft,
+        "errors": [error.model_dump(mode="json") for error in blueprint.errors],
+        "api_calls": [{"id": c.id, "name": c.name, "method": c.method} for c in calls],
+    }
+    return _page(request, "blueprints/editor.html", {"blueprint": blueprint, "boot": boot})
+
+
+def _panel(request: Request, name: str, build: Any, read_only: str, cell: str = "") -> Response:
+    try:
+        context = build()
+    except PanelInputError as exc:
+        return _page(request, "blueprints/_panel_error.html", {"detail": str(exc)}, 422)
+    return _page(request, name, {**context, "read_only": bool(read_only), "cell": cell})
+
+
+@router.post("/{blueprint_id}/panel/node", response_class=HTMLResponse)
+async def node_panel(request: Request, blueprint_id: BlueprintId, session: SessionDep,
+                     node: Annotated[str, Form()], cell: Annotated[str, Form()] = "",
+                     read_only: Annotated[str, Form()] = "") -> Response:
+    try:
+        context = await node_context(session=session, raw=node)
+    except PanelInputError as exc:
+        return _page(request, "blueprints/_panel_error.html", {"detail": str(exc)}, 422)
+    return _page(request, "blueprints/_node_config.html",
+                 {**context, "read_only": bool(read_only), "cell": cell})
+
+
+@router.post("/{blueprint_id}/panel/edge", response_class=HTMLResponse)
+async def edge_panel(request: Request, blueprint_id: BlueprintId, edge: Annotated[str, Form()],
+                     kinds: Annotated[str, Form()] = "[]", cell: Annotated[str, Form()] = "",
+                     read_only: Annotated[str, Form()] = "") -> Response:
+    return _panel(request, "blueprints/_edge_config.html",
+                  lambda: edge_context(raw_edge=edge, raw_kinds=kinds), read_only, cell)
+
+
+@router.post("/{blueprint_id}/panel/blueprint", response_class=HTMLResponse)
+async def blueprint_panel(request: Request, blueprint_id: BlueprintId,
+                          blueprint: Annotated[str, Form()],
+                          read_only: Annotated[str, Form()] = "") -> Response:
+    return _panel(request, "blueprints/_blueprint_config.html",
+                  lambda: blueprint_context(raw=blueprint), read_only)
