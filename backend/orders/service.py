@@ -31,7 +31,7 @@ from backend.orders.schemas import (
     ReprocessRequest,
     StepRunPublic,
 )
-from backend.queue import enqueue_activation
+from backend.queue import DEFER_HORIZON, enqueue_activation
 
 MAX_LIST = 200
 
@@ -241,11 +241,13 @@ async def reprocess(*, session: AsyncSession, redis: ArqRedis | None,
 
 
 async def due_orders(*, session: AsyncSession, settings: Settings, limit: int = 1000) -> list[Order]:
-    """Active orders whose wake-up has passed (with no live lease): the sweeper's work."""
+    """Active orders due before the next sweep, or whose worker died: the sweeper's work.
+    Enqueuing is idempotent (deterministic job ids), so orders that have their job already
+    are harmless to include."""
     now = utcnow()
-    grace = now - timedelta(seconds=settings.sweep_grace_s)
+    horizon = now + timedelta(seconds=settings.sweep_interval_s * 1.5)
     lease_free = col(Order.lease_until).is_(None) | (col(Order.lease_until) < now)
-    due = col(Order.wake_at) <= grace
+    due = col(Order.wake_at) <= min(horizon, now + DEFER_HORIZON)
     waiting_signalled = (col(Order.state) == OrderState.waiting) & col(Order.id).in_(
         select(Signal.order_pk).where(col(Signal.consumed_at).is_(None)))
     not_batch_pending = ~((col(Order.dispatch) == "batch") & (col(Order.state) == OrderState.pending))
