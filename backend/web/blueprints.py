@@ -46,7 +46,7 @@ def starter_doc(blueprint_id: str, name: str, description: str) -> BlueprintDoc:
         "nodes": [{"id": "start", "type": "start"},
                   {"id": "done", "type": "end", "status": "completed"}],
         "edges": [{"source": "start", "target": "done"}],
-        "layout": {"start": {"x": 0, "y": 0}, "done": {"x": 0, "y": 200}},
+        "layout": {"start": {"x": 0, "y": 0}, "done": {"x": 320, "y": 0}},
     })
 
 

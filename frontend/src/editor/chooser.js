@@ -1,0 +1,46 @@
+// A small popover that asks which branch a new edge out of a condition is: true or false.
+
+export function chooseBranch(clientX, clientY) {
+  return new Promise((resolve) => {
+    const menu = document.createElement("div");
+    menu.className = "branch-chooser";
+    menu.setAttribute("role", "menu");
+    const title = document.createElement("div");
+    title.className = "branch-chooser-title";
+    title.textContent = "Which branch is this?";
+    menu.append(title);
+    for (const kind of ["true", "false"]) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.kind = kind;
+      button.className = `branch-${kind}`;
+      button.textContent = kind === "true" ? "When true" : "When false";
+      menu.append(button);
+    }
+    menu.style.left = `${clientX + 8}px`;
+    menu.style.top = `${clientY + 8}px`;
+    document.body.append(menu);
+    menu.querySelector("button").focus();
+
+    function done(kind) {
+      document.removeEventListener("mousedown", outside, true);
+      document.removeEventListener("keydown", key, true);
+      menu.remove();
+      resolve(kind);
+    }
+    function outside(event) {
+      if (!menu.contains(event.target)) done(null);
+    }
+    function key(event) {
+      if (event.key === "Escape") { event.stopPropagation(); done(null); }
+      if (event.key === "t") done("true");
+      if (event.key === "f") done("false");
+    }
+    menu.addEventListener("click", (event) => {
+      const kind = event.target.closest("button")?.dataset.kind;
+      if (kind) done(kind);
+    });
+    document.addEventListener("mousedown", outside, true);
+    document.addEventListener("keydown", key, true);
+  });
+}

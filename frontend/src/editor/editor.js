@@ -1,0 +1,272 @@
+// The editor: one object that owns the graph and the draft's metadata, and that the panel,
+// palette, problems tray and toolbar talk to.
+import { api, describeFailure } from "./api.js";
+import { problemTooltip, showSelection } from "./canvas.js";
+import { chooseBranch } from "./chooser.js";
+import { docToCells, graphToDoc, nodeOf, splitDoc } from "./convert.js";
+import { createGraph } from "./graph.js";
+import { autoLayout } from "./layout.js";
+import { createPalette } from "./palette.js";
+import { createPanel } from "./panel.js";
+import { createProblems } from "./problems.js";
+import { kindForNewEdge } from "./rules.js";
+import { edgeAppearance, nodeAttrs, NODE_HEIGHT, NODE_WIDTH, nodeCell } from "./shapes.js";
+import { toast } from "./toast.js";
+
+const MIN_FIT_SCALE = 0.75;
+
+// Look derived from data; undo/redo restore data only, so the look is re-derived on change.
+const FRESH_NODE = { ring: { stroke: "none" }, body: { stroke: "#dbe1ea", strokeWidth: 1.2 }, badge: { display: "none" } };
+
+function showEdgeKind(edge) {
+  const { kind = "next", label } = edge.getData() || {};
+  const look = edgeAppearance(kind, label);
+  edge.setAttrs(look.attrs);
+  edge.setLabels(look.labels);
+}
+
+export function createEditor(root, boot) {
+  const $ = (selector) => root.querySelector(selector);
+  const editor = {
+    meta: {},
+    apiCalls: Object.fromEntries((boot.api_calls || []).map((call) => [call.id, call])),
+    readOnly: false,
+    savedJson: "",
+    lastMouse: { x: 0, y: 0 },
+  };
+  let index = null;
+
+  editor.graph = createGraph({
+    container: $("#canvas"),
+    minimap: $("#minimap"),
+    isReadOnly: () => editor.readOnly,
+    onRefused: (reason) => editor.refused(reason),
+  });
+  const graph = editor.graph;
+
+  editor.findNode = (id) => {
+    if (!index) index = new Map(graph.getNodes().map((cell) => [nodeOf(cell).id, cell]));
+    return index.get(id) || null;
+  };
+  editor.findEdge = (source, target) => {
+    const from = editor.findNode(source);
+    const to = editor.findNode(target);
+    if (!from || !to) return null;
+    return graph.getOutgoingEdges(from)?.find((edge) => edge.getTargetCell() === to) || null;
+  };
+  editor.edgeJson = (edge) => ({
+    source: nodeOf(edge.getSourceCell()).id,
+    target: nodeOf(edge.getTargetCell()).id,
+    source_type: nodeOf(edge.getSourceCell()).type,
+    kind: edge.getData()?.kind || "next",
+    label: edge.getData()?.label || "",
+  });
+  editor.toDoc = () => graphToDoc(graph, editor.meta);
+
+  editor.problems = createProblems(editor, { list: $("#problem-list"), counter: $("#problem-count") });
+  editor.panel = createPanel(editor, $("#panel"));
+  editor.palette = createPalette(editor, $("#palette"));
+  problemTooltip(editor, document.getElementById("hover-tip"));
+
+  // ---- loading -------------------------------------------------------------------------------
+  editor.load = (doc) => {
+    const { meta } = splitDoc(doc);
+    editor.meta = meta;
+    const { cells, missing } = docToCells(doc, editor.apiCalls);
+    graph.disableHistory();
+    graph.fromJSON({ cells });
+    index = null;
+    if (missing.length) autoLayout(graph);
+    graph.enableHistory();
+    graph.cleanHistory();
+    editor.palette.refresh();
+    editor.fit();
+    editor.panel.show("blueprint");
+    $("#blueprint-name").textContent = meta.name || meta.id;
+  };
+
+  // Fit the whole blueprint, but never so small that steps cannot be read: a long blueprint
+  // opens at a readable zoom with its start at the left edge instead.
+  editor.fit = () => {
+    if (!graph.getNodes().length) { graph.zoomTo(1); return; }
+    graph.zoomToFit({ padding: 48, maxScale: 1 });
+    if (graph.scale().sx >= MIN_FIT_SCALE) return;
+    graph.zoomTo(MIN_FIT_SCALE);
+    const box = graph.getContentArea();
+    const anchor = (editor.findNode("start") || graph.getNodes()[0]).getBBox().getCenter();
+    const height = $("#canvas").clientHeight;
+    graph.translate(48 - box.x * MIN_FIT_SCALE, height / 2 - anchor.y * MIN_FIT_SCALE);
+  };
+
+  // ---- edits ---------------------------------------------------------------------------------
+  editor.setMeta = (meta) => {
+    if (JSON.stringify(meta) === JSON.stringify(editor.meta)) return;
+    editor.meta = meta;
+    $("#blueprint-name").textContent = meta.name || meta.id;
+    editor.changed();
+  };
+
+  editor.setEdgeKind = (edge, kind, label = edge.getData()?.label || "") => {
+    const data = label ? { kind, label } : { kind };
+    if (JSON.stringify(data) === JSON.stringify(edge.getData() || {})) return;
+    graph.startBatch("edge-kind");
+    const port = kind === "failed" ? "failed" : "out";
+    if (edge.getSourcePortId() !== port) edge.setSource({ cell: edge.getSourceCellId(), port });
+    edge.setData(data, { overwrite: true });
+    graph.stopBatch("edge-kind");
+  };
+
+  // A clicked palette item lands in the middle of the view, moved down until it overlaps nothing.
+  editor.addNodeInView = (node) => {
+    const area = graph.getGraphArea();
+    const spot = { x: area.x + area.width / 2 - NODE_WIDTH / 2, y: area.y + area.height / 3 - NODE_HEIGHT / 2 };
+    const taken = graph.getNodes().map((cell) => cell.getBBox().inflate(16));
+    const overlaps = () => taken.some((box) => box.isIntersectWithRect({ ...spot, width: NODE_WIDTH, height: NODE_HEIGHT }));
+    for (let tries = 0; tries < 30 && overlaps(); tries += 1) spot.y += NODE_HEIGHT + 24;
+    const cell = graph.addNode(nodeCell(node, spot, editor.apiCalls));
+    graph.resetSelection(cell);
+    return cell;
+  };
+
+  editor.deleteSelection = () => {
+    if (editor.readOnly) return;
+    const cells = graph.getSelectedCells();
+    if (!cells.length) return;
+    graph.startBatch("delete");
+    graph.removeCells(cells);
+    graph.stopBatch("delete");
+  };
+
+  editor.autoLayout = () => {
+    if (editor.readOnly) return 0;
+    const started = performance.now();
+    autoLayout(graph);
+    editor.fit();
+    return performance.now() - started;
+  };
+
+  editor.reveal = (problem) => {
+    const cell = problem.node ? editor.findNode(problem.node)
+      : problem.edge ? editor.findEdge(problem.edge[0], problem.edge[1]) : null;
+    if (!cell) { graph.cleanSelection(); return; }
+    graph.resetSelection(cell);
+    graph.centerCell(cell);
+  };
+
+  editor.refused = (() => {
+    let last = "";
+    let at = 0;
+    return (reason) => {
+      const now = Date.now();
+      if (reason === last && now - at < 2500) return;
+      last = reason;
+      at = now;
+      toast(reason, "warn", 2200);
+    };
+  })();
+
+  // ---- change tracking, validation, save -------------------------------------------------------
+  const status = $("#save-status");
+  function setStatus(text, tone) {
+    status.textContent = text;
+    status.dataset.tone = tone;
+  }
+  editor.isDirty = () => JSON.stringify(editor.toDoc()) !== editor.savedJson;
+  function refreshState() {
+    $("[data-action=undo]").disabled = editor.readOnly || !graph.canUndo();
+    $("[data-action=redo]").disabled = editor.readOnly || !graph.canRedo();
+    if (editor.readOnly) return;
+    const dirty = editor.isDirty();
+    setStatus(dirty ? "Unsaved changes" : "All changes saved", dirty ? "dirty" : "saved");
+  }
+
+  let validateTimer = null;
+  let validateSeq = 0;
+  editor.validate = async () => {
+    const seq = ++validateSeq;
+    const result = await api.validate(editor.toDoc());
+    if (seq !== validateSeq) return;
+    if (result.ok) editor.problems.show(result.data.errors);
+    else editor.problems.show([{ node: null, edge: null, code: "shape", message: describeFailure(result) }]);
+    editor.panel.refreshProblems();
+  };
+  editor.changed = () => {
+    index = null;
+    editor.palette.refresh();
+    refreshState();
+    clearTimeout(validateTimer);
+    validateTimer = setTimeout(editor.validate, 500);
+  };
+
+  editor.save = async () => {
+    if (editor.readOnly) return false;
+    const doc = editor.toDoc();
+    setStatus("Saving…", "busy");
+    const result = await api.save(doc);
+    if (!result.ok) {
+      setStatus("Not saved", "error");
+      toast(`Could not save: ${describeFailure(result)}`, "error", 6000);
+      return false;
+    }
+    editor.savedJson = JSON.stringify(doc);
+    editor.problems.show(result.data.errors || []);
+    editor.panel.refreshProblems();
+    refreshState();
+    toast("Draft saved", "ok", 1600);
+    return true;
+  };
+
+  editor.publish = async () => {
+    if (editor.readOnly) return;
+    if (editor.isDirty() && !(await editor.save())) return;
+    const result = await api.publish(editor.meta.id);
+    if (result.ok) {
+      $("#version-badge").textContent = `v${result.data.version}`;
+      $("#version-badge").hidden = false;
+      toast(`Published version ${result.data.version}`, "ok");
+      return;
+    }
+    if (Array.isArray(result.data?.errors) && result.data.errors.length) {
+      editor.problems.show(result.data.errors);
+      toast(`Fix ${result.data.errors.length} problem(s) before publishing`, "error", 5000);
+    } else {
+      toast(`Could not publish: ${describeFailure(result)}`, "error", 6000);
+    }
+  };
+
+  // ---- graph events ----------------------------------------------------------------------------
+  graph.on("cell:change:data", ({ cell, options }) => {
+    index = null;
+    if (cell.isNode()) cell.setAttrs(nodeAttrs(nodeOf(cell), editor.apiCalls));
+    else showEdgeKind(cell);
+    if (!options?.fromPanel && editor.panel.isShowing(cell)) editor.panel.render();
+  });
+  graph.on("cell:added", ({ cell }) => {
+    index = null;
+    if (cell.isNode()) cell.setAttrs(FRESH_NODE);
+  });
+  graph.on("cell:removed", ({ cell }) => {
+    index = null;
+    if (editor.panel.isShowing(cell)) editor.panel.show("blueprint");
+  });
+  graph.on("history:change", () => { if (!editor.loading) editor.changed(); });
+  graph.on("history:undo", () => editor.panel.target.cell && editor.panel.render());
+  graph.on("history:redo", () => editor.panel.target.cell && editor.panel.render());
+  graph.on("selection:changed", (args) => {
+    showSelection(graph, args);
+    const cells = graph.getSelectedCells();
+    if (cells.length !== 1) editor.panel.show("blueprint");
+    else editor.panel.show(cells[0].isNode() ? "node" : "edge", cells[0]);
+  });
+  graph.on("edge:connected", async ({ edge, isNew, e }) => {
+    if (!isNew) return;
+    const source = edge.getSourceCell();
+    let kind = kindForNewEdge(graph, edge, source, edge.getSourcePortId());
+    if (kind === null) kind = await chooseBranch(e?.clientX ?? editor.lastMouse.x, e?.clientY ?? editor.lastMouse.y);
+    if (kind === null) { graph.removeCell(edge); return; }
+    editor.setEdgeKind(edge, kind);
+  });
+  root.addEventListener("mousemove", (event) => { editor.lastMouse = { x: event.clientX, y: event.clientY }; });
+
+  return editor;
+}

@@ -1,0 +1,33 @@
+// Entry point of the editor island: /blueprints/{id} mounts it on #editor.
+import { createEditor } from "./editor.js";
+import { bindKeys } from "./keys.js";
+import { createTestRun } from "./testrun.js";
+import { bindToolbar } from "./toolbar.js";
+import { createVersions } from "./versions.js";
+
+function boot() {
+  const root = document.getElementById("editor");
+  if (!root) return;
+  const started = performance.now();
+  const data = JSON.parse(document.getElementById("blueprint-data").textContent);
+  const editor = createEditor(root, data);
+  editor.load(data.blueprint);
+  editor.savedJson = JSON.stringify(editor.toDoc());
+  editor.problems.show(data.errors || []);
+  editor.versions = createVersions(editor, root);
+  editor.testRun = createTestRun(editor, root);
+  bindToolbar(editor, root);
+  bindKeys(editor);
+  editor.changed();
+  window.addEventListener("beforeunload", (event) => {
+    if (!editor.readOnly && editor.isDirty()) event.preventDefault();
+  });
+  window.waybillEditor = editor;
+  requestAnimationFrame(() => {
+    editor.renderedMs = performance.now() - started;
+    root.dataset.ready = "true";
+  });
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
+else boot();

@@ -1,0 +1,94 @@
+// The palette of step types: drag one onto the canvas, or click to add it in view.
+import { Dnd } from "@antv/x6";
+import { NODE_TYPES, PALETTE_ORDER } from "./nodetypes.js";
+import { nodeCell } from "./shapes.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const ID_PREFIX = { api_call: "call", function: "fn", condition: "check", sleep: "sleep", wait_signal: "wait", end: "end" };
+const DEFAULTS = { sleep: { duration: "15m" }, end: { status: "completed" } };
+
+function icon(info) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 16 16");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", info.icon);
+  svg.append(path);
+  return svg;
+}
+
+function item(type) {
+  const info = NODE_TYPES[type];
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "palette-item";
+  button.dataset.nodeType = type;
+  button.style.setProperty("--type-color", info.color);
+  const glyph = document.createElement("span");
+  glyph.className = "palette-icon";
+  glyph.append(icon(info));
+  const text = document.createElement("span");
+  text.className = "palette-text";
+  const title = document.createElement("strong");
+  title.textContent = info.title;
+  const hint = document.createElement("small");
+  hint.textContent = info.hint;
+  text.append(title, hint);
+  button.append(glyph, text);
+  return button;
+}
+
+export function freshNodeId(editor, type) {
+  if (type === "start" && !editor.findNode("start")) return "start";
+  const prefix = ID_PREFIX[type] || type;
+  let n = 1;
+  while (editor.findNode(`${prefix}_${n}`)) n += 1;
+  return `${prefix}_${n}`;
+}
+
+export function newNode(editor, type) {
+  return { id: freshNodeId(editor, type), type, ...(DEFAULTS[type] || {}) };
+}
+
+export function createPalette(editor, element) {
+  const dnd = new Dnd({
+    target: editor.graph,
+    scaled: false,
+    validateNode: () => !editor.readOnly,
+  });
+  const items = PALETTE_ORDER.map(item);
+  element.replaceChildren(...items);
+  // A drag starts after a few pixels of movement, so that a plain click stays a click.
+  element.addEventListener("mousedown", (down) => {
+    const button = down.target.closest(".palette-item");
+    if (!button || button.disabled || editor.readOnly || down.button !== 0) return;
+    down.preventDefault();
+    const move = (event) => {
+      if (Math.hypot(event.clientX - down.clientX, event.clientY - down.clientY) < 4) return;
+      stop();
+      const node = newNode(editor, button.dataset.nodeType);
+      dnd.start(editor.graph.createNode(nodeCell(node, { x: 0, y: 0 }, editor.apiCalls)), event);
+    };
+    const stop = () => {
+      document.removeEventListener("mousemove", move);
+      document.removeEventListener("mouseup", stop);
+    };
+    document.addEventListener("mousemove", move);
+    document.addEventListener("mouseup", stop);
+  });
+  element.addEventListener("click", (event) => {
+    const button = event.target.closest(".palette-item");
+    if (!button || button.disabled || editor.readOnly) return;
+    editor.addNodeInView(newNode(editor, button.dataset.nodeType));
+  });
+
+  function refresh() {
+    const hasStart = editor.graph.getNodes().some((cell) => cell.getData()?.node?.type === "start");
+    for (const button of items) {
+      const blocked = editor.readOnly || (button.dataset.nodeType === "start" && hasStart);
+      button.disabled = blocked;
+      button.title = button.dataset.nodeType === "start" && hasStart ? "A blueprint has exactly one start" : "";
+    }
+  }
+  return { refresh };
+}
