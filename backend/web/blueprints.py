@@ -122,17 +122,19 @@ async def pair_row(request: Request, field: str = "args", scope: str = "response
 
 @router.get("/{blueprint_id}", response_class=HTMLResponse)
 async def editor(request: Request, blueprint_id: BlueprintId, session: SessionDep) -> Response:
+    """The editor page. The draft's stored errors come along; the editor revalidates at once
+    in the background, so a large blueprint's page is not held up by validation."""
     try:
-        blueprint = await service.get_blueprint(session=session, blueprint_id=blueprint_id)
+        row = await service.get_row(session=session, blueprint_id=blueprint_id)
     except NotFound as exc:
         return _page(request, "not_found.html", {"detail": exc.detail}, 404)
     calls = await list_api_calls(session=session)
     boot = {
-        "blueprint": blueprint.draft,
-        "errors": [error.model_dump(mode="json") for error in blueprint.errors],
+        "blueprint": row.draft,
+        "errors": row.errors,
         "api_calls": [{"id": c.id, "name": c.name, "method": c.method} for c in calls],
     }
-    return _page(request, "blueprints/editor.html", {"blueprint": blueprint, "boot": boot})
+    return _page(request, "blueprints/editor.html", {"blueprint": row, "boot": boot})
 
 
 def _panel(request: Request, name: str, build: Any, read_only: str, cell: str = "") -> Response:

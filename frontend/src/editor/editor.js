@@ -186,6 +186,7 @@ export function createEditor(root, boot) {
     const seq = ++validateSeq;
     const result = await api.validate(editor.toDoc());
     if (seq !== validateSeq) return;
+    editor.validating = false;
     if (result.ok) editor.problems.show(result.data.errors);
     else editor.problems.show([{ node: null, edge: null, code: "shape", message: describeFailure(result) }]);
     editor.panel.refreshProblems();
@@ -195,6 +196,7 @@ export function createEditor(root, boot) {
     editor.palette.refresh();
     refreshState();
     clearTimeout(validateTimer);
+    editor.validating = true;
     validateTimer = setTimeout(editor.validate, 500);
   };
 

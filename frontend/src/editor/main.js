@@ -23,10 +23,21 @@ function boot() {
     if (!editor.readOnly && editor.isDirty()) event.preventDefault();
   });
   window.waybillEditor = editor;
-  requestAnimationFrame(() => {
+  whenDrawn(editor, () => {
     editor.renderedMs = performance.now() - started;
     root.dataset.ready = "true";
   });
+}
+
+// X6 draws cells over several frames; "ready" means every step is on the canvas.
+function whenDrawn(editor, done) {
+  const canvas = document.getElementById("canvas");
+  const wanted = editor.graph.getNodes().length;
+  const check = () => {
+    if (canvas.querySelectorAll(".x6-node").length >= wanted) done();
+    else requestAnimationFrame(check);
+  };
+  requestAnimationFrame(check);
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);

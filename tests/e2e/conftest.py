@@ -1,0 +1,95 @@
+"""Browser tests: a real `waybill web` (uvicorn in a subprocess, a temporary SQLite file, the
+example blueprints loaded) driven by headless Debian Chromium through Playwright's async API.
+
+The server and the browser are started once per session; every test gets a fresh browser
+context (no shared cookies or storage) and fails if the page threw an uncaught error.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ensure_bundle() -> None:
+    if not (ROOT / "backend/static/build/editor.js").exists():
+        subprocess.run(["npm", "run", "build"], cwd=ROOT, check=True)
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"waybill web exited:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"waybill web did not become healthy:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of a running `waybill web` with the examples loaded."""
+    _ensure_bundle()
+    folder = tmp_path_factory.mktemp("e2e")
+    port = _free_port()
+    env = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'e2e.db'}",
+               LOAD_EXAMPLES="true", REDIS_URL="", ADMIN_TOKEN="", DATA_DIR=str(folder / "data"))
+    log = folder / "server.log"
+    waybill = Path(sys.executable).parent / "waybill"
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(waybill), "web", "--port", str(port)], cwd=folder,
+                                   env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, server: str) -> AsyncIterator[Page]:
+    context = await browser.new_context(base_url=server, viewport={"width": 1440, "height": 900})
+    context.set_default_timeout(10_000)
+    tab = await context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    await context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
