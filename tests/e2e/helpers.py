@@ -74,7 +74,8 @@ async def node_center(page: Page, node_id: str) -> Point:
 
 async def port_point(page: Page, node_id: str, group: str) -> Point:
     point: Point = await page.evaluate(
-        """([id, group]) => { const e = window.waybillEditor; const view = e.graph.findViewByCell(e.findNode(id));
+        """([id, group]) => { const e = window.waybillEditor;
+            const view = e.graph.findViewByCell(e.findNode(id));
             const box = view.container.querySelector(`[port="${group}"]`).getBoundingClientRect();
             return {x: box.x + box.width / 2, y: box.y + box.height / 2}; }""",
         [node_id, group])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Page, expect
 
@@ -21,7 +22,7 @@ async def test_list_shows_the_examples(page: Page) -> None:
 
 
 async def test_new_blueprint_opens_a_valid_editor(page: Page, server: str) -> None:
-    async with __import__("httpx").AsyncClient(base_url=server) as http:
+    async with httpx.AsyncClient(base_url=server) as http:
         await http.delete("/api/blueprints/weekly-refunds")
     await page.goto("/blueprints")
     await page.click("text=New blueprint")

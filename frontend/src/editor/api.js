@@ -38,10 +38,12 @@ export const api = {
   order: (orderId) => request("GET", `/api/orders/${enc(orderId)}`),
 };
 
-/** One line for a failed call: the API's detail, or the HTTP status. */
+/** One line for a failed call: the API's detail (and its first error), or the HTTP status. */
 export function describeFailure(result) {
   const detail = result.data?.detail;
-  if (typeof detail === "string" && detail) return detail;
-  if (Array.isArray(detail) && detail[0]?.msg) return detail[0].msg;
+  const first = Array.isArray(result.data?.errors) ? result.data.errors[0] : null;
+  const where = Array.isArray(first?.loc) ? first.loc.filter((part) => part !== "body").join(".") : "";
+  const extra = first?.message ? ` (${where ? `${where}: ` : ""}${first.message})` : "";
+  if (typeof detail === "string" && detail) return `${detail}${extra}`;
   return result.status ? `The server answered ${result.status}` : "The server could not be reached";
 }
