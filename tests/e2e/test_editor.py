@@ -174,3 +174,16 @@ async def test_delete_key_removes_a_step_and_undo_restores_it(page: Page, server
     await page.keyboard.press("Control+z")
     assert "call" in await node_ids(page)
     assert len(await edges(page)) == 2
+
+
+async def test_copy_paste_gives_fresh_ids_and_keeps_inner_edges(page: Page, server: str) -> None:
+    await create_blueprint(server, linear_doc("e2e-clipboard"))
+    await open_editor(page, "e2e-clipboard")
+    await select_node(page, "call")
+    await page.keyboard.press("Control+a")  # the start is never copied: there is only one
+    await page.keyboard.press("Control+c")
+    await page.keyboard.press("Control+v")
+    assert sorted(await node_ids(page)) == ["call", "call_1", "done", "end_1", "start"]
+    assert ("call_1", "end_1", "next") in await edges(page)
+    await page.keyboard.press("Control+z")
+    assert sorted(await node_ids(page)) == ["call", "done", "start"]

@@ -62,6 +62,7 @@ export function createEditor(root, boot) {
     label: edge.getData()?.label || "",
   });
   editor.toDoc = () => graphToDoc(graph, editor.meta);
+  editor.forgetIndex = () => { index = null; };
 
   editor.problems = createProblems(editor, { list: $("#problem-list"), counter: $("#problem-count") });
   editor.panel = createPanel(editor, $("#panel"));

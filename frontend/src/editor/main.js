@@ -1,4 +1,5 @@
 // Entry point of the editor island: /blueprints/{id} mounts it on #editor.
+import { createClipboard } from "./clipboard.js";
 import { createEditor } from "./editor.js";
 import { bindKeys } from "./keys.js";
 import { createTestRun } from "./testrun.js";
@@ -14,6 +15,7 @@ function boot() {
   editor.load(data.blueprint);
   editor.savedJson = JSON.stringify(editor.toDoc());
   editor.problems.show(data.errors || []);
+  editor.clipboard = createClipboard(editor);
   editor.versions = createVersions(editor, root);
   editor.testRun = createTestRun(editor, root);
   bindToolbar(editor, root);
