@@ -22,7 +22,8 @@ function tone(status) {
 function seconds(step) {
   if (!step.started_at || !step.finished_at) return "";
   const ms = new Date(step.finished_at) - new Date(step.started_at);
-  return Number.isFinite(ms) ? `${(ms / 1000).toFixed(ms < 1000 ? 3 : 1)} s` : "";
+  if (!Number.isFinite(ms)) return "";
+  return ms < 1000 ? `${Math.max(1, Math.round(ms))} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 export function createTestRun(editor, root) {
