@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,10 +48,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=20,
+                                     max_overflow=40, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, **kwargs)
+    return create_async_engine(url, pool_size=20, max_overflow=40, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -85,3 +89,15 @@ async def session_scope(
 ) -> AsyncIterator[AsyncSession]:
     async with sessionmaker() as session:
         yield session
+
+
+_sqlite_write_locks: dict[str, asyncio.Lock] = {}
+
+
+def write_lock(sessions: async_sessionmaker[AsyncSession]) -> AbstractAsyncContextManager[Any]:
+    """One writer at a time per SQLite file in this process. SQLite allows one writer anyway;
+    waiting here costs microseconds, while its busy handler sleeps up to 100 ms a try."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    return _sqlite_write_locks.setdefault(str(engine.url), asyncio.Lock())

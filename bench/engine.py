@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -189,11 +190,15 @@ async def engine_rate(env: dict[str, str], settings: Settings, mock_url: str, or
                       concurrency: int) -> dict[str, Any]:
     await prepare(settings, mock_url, orders)
     await enqueue_all(settings)
-    worker = start([*WAYBILL, "worker"], env | {"CONCURRENCY": str(concurrency)})
+    command = [*WAYBILL, "worker"]
+    if env.get("BENCH_PROFILE"):  # collapsed stacks of the worker, for flame graphs
+        command = ["py-spy", "record", "--format", "raw", "-r", "200", "-o", env["BENCH_PROFILE"],
+                   "--", *command]
+    worker = start(command, env | {"CONCURRENCY": str(concurrency)})
     try:
         figures = await wait_done(settings, orders, timeout=600)
     finally:
-        worker.terminate()
+        worker.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
         worker.wait()
     figures["rate"] = orders / figures["elapsed"]
     return figures
@@ -208,7 +213,7 @@ async def webhook_latency(env: dict[str, str], settings: Settings, samples: int)
     worker = start([*WAYBILL, "worker"], env)
     redis = Redis.from_url(settings.redis_url)
     pubsub = redis.pubsub()
-    await pubsub.subscribe(events.ALL_ORDERS)
+    await pubsub.psubscribe(events.ALL_ORDERS)
     latencies: list[float] = []
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:

@@ -4,13 +4,13 @@ next wake-up. Two workers never run one order at once: the lease is a conditiona
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from arq.connections import ArqRedis
-from sqlalchemy import CursorResult, insert, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,9 +25,13 @@ from backend.db import utcnow
 from backend.engine.http import HttpCaller
 from backend.engine.steps import CredentialValue, Executor
 from backend.engine.walker import Advance, Finish, OrderView, Plan, Retry, Sleep, Step, Wait, take_step
-from backend.orders.models import ACTIVE_STATES, Order, OrderState, Signal, StepRun
+from backend.orders import checkpoints
+from backend.orders.models import Order, OrderState, Signal
+from backend.orders.writer import GroupWriter
 from backend.queue import enqueue_activation
 from backend.variables.service import as_scope
+
+CONTEXT_TTL_S = 1.0
 
 
 @dataclass
@@ -40,62 +44,66 @@ class Runner:
     def __post_init__(self) -> None:
         self.box = SecretBox(self.settings.resolved_secret_key)
         self.plans: dict[tuple[str, int], Plan] = {}
+        self.writer = GroupWriter(self.sessions)
+        self._context: tuple[float, dict[str, Any], dict[str, Any], dict[str, Any]] | None = None
 
     async def activate(self, order_pk: int) -> None:
         """Run the order from where it is until it ends, sleeps, waits or must retry."""
         token = uuid.uuid4().hex
         if not await self._lease(order_pk, token):
             return
+        released = False
         try:
             async with self.sessions() as session:
-                await self._walk(session, order_pk, token)
+                released = await self._walk(session, order_pk, token)
         finally:
-            await self._release(order_pk, token)
+            if not released:
+                await self._release(order_pk, token)
 
     async def _lease(self, order_pk: int, token: str) -> bool:
         now = utcnow()
-        query = update(Order).where(
-            col(Order.id) == order_pk, col(Order.state).in_(ACTIVE_STATES),
-            (col(Order.lease_until).is_(None)) | (col(Order.lease_until) < now),
-        ).values(lease_owner=token, lease_until=now + timedelta(seconds=self.settings.lease_s))
-        async with self.sessions() as session:
-            result: CursorResult[Any] = await session.exec(query)  # type: ignore[call-overload]
-            await session.commit()
-        return result.rowcount == 1
+        until = now + timedelta(seconds=self.settings.lease_s)
+        return await self.writer.write(
+            lambda session: checkpoints.lease(session, order_pk, token, now, until))
 
     async def _release(self, order_pk: int, token: str) -> None:
-        async with self.sessions() as session:
-            await session.exec(update(Order).where(  # type: ignore[call-overload]
-                col(Order.id) == order_pk, col(Order.lease_owner) == token,
-            ).values(lease_owner=None, lease_until=None))
-            await session.commit()
+        await self.writer.write(lambda session: checkpoints.release(session, order_pk, token))
 
-    async def _walk(self, session: AsyncSession, order_pk: int, token: str) -> None:
+    async def _walk(self, session: AsyncSession, order_pk: int, token: str) -> bool:
+        """Walk until the order stops; True when the last commit released the lease."""
         order = await session.get(Order, order_pk)
         if order is None:
-            return
+            return False
         signals = await self._signals(session, order_pk)
         if not _due(order, signals):
-            return
+            return False
         plan = await self._plan(session, order)
-        view = _view(order, signals, await as_scope(session=session))
-        executor = await self._executor(session, order)
-        state = order.state
+        specs, variables, credentials = await self._context_for(session)
+        view = _view(order, signals, variables)
+        executor = Executor(self.caller, specs, {} if order.mock else credentials, mock=order.mock,
+                            stored_response_bytes=self.settings.stored_response_bytes)
+        outbox = [_started_event(view)]
         while True:
-            await events.publish(self.redis, order.order_id, {
-                "type": "step_started", "node": view.node, "attempt": view.attempt})
+            if plan.nodes[view.node].type == "wait_signal":
+                signals = await self._signals(session, order_pk)
+                view.signals = {name: payload for name, (_, payload) in signals.items()}
+            if session.in_transaction():
+                await session.commit()  # hold no connection (nor transaction) during the step
+            await events.publish(self.redis, order.order_id, outbox)
             started = utcnow()
             step = await take_step(plan, view, executor)
             changes = _changes(step, view, utcnow(), self.settings.lease_s)
-            if not await self._commit(session, order_pk, token, step, changes, signals, started):
-                return
-            state = changes["state"]
-            await events.publish(self.redis, order.order_id, _finished_event(step, state))
+            if not await self._commit(order_pk, token, step, changes, signals, started):
+                return False
+            outbox = [_finished_event(step, changes["state"])]
             if not isinstance(step.outcome, Advance):
                 break
             _move(view, step, changes)
+            outbox.append(_started_event(view))
+        await events.publish(self.redis, order.order_id, outbox)
         if changes.get("wake_at") is not None:
             await enqueue_activation(self.redis, order_pk, changes["wake_at"])
+        return True
 
     async def _signals(self, session: AsyncSession, order_pk: int) -> dict[str, tuple[int, Any]]:
         rows = await session.exec(select(Signal).where(
@@ -115,37 +123,30 @@ class Runner:
             self.plans[key] = Plan.from_definition(version.definition)
         return self.plans[key]
 
-    async def _executor(self, session: AsyncSession, order: Order) -> Executor:
-        specs = await all_specs(session=session)
-        wanted = {spec.credential for spec in specs.values() if spec.credential}
-        credentials = {}
-        if wanted and not order.mock:
+    async def _context_for(self, session: AsyncSession) -> tuple[dict, dict, dict]:
+        """API calls, variables and opened credentials, re-read at most once a second."""
+        now = time.monotonic()
+        if self._context is None or self._context[0] < now:
+            specs = await all_specs(session=session)
+            wanted = {spec.credential for spec in specs.values() if spec.credential}
             rows = await session.exec(select(Credential).where(col(Credential.id).in_(wanted)))
             credentials = {row.id: CredentialValue(row.type, row.meta, self.box.open(row.secret))
                            for row in rows}
-        return Executor(self.caller, specs, credentials, mock=order.mock,
-                        stored_response_bytes=self.settings.stored_response_bytes)
+            self._context = (now + CONTEXT_TTL_S, specs, await as_scope(session=session),
+                             credentials)
+        return self._context[1], self._context[2], self._context[3]
 
-    async def _commit(self, session: AsyncSession, order_pk: int, token: str, step: Step,
-                      changes: dict[str, Any], signals: dict[str, tuple[int, Any]],
-                      started: datetime) -> bool:
+    async def _commit(self, order_pk: int, token: str, step: Step, changes: dict[str, Any],
+                      signals: dict[str, tuple[int, Any]], started: datetime) -> bool:
         """Step run, vars, node and state in one transaction; False if the order was taken
         from us (cancelled, or the lease was lost): the step run is still recorded."""
-        result: CursorResult[Any] = await session.exec(update(Order).where(  # type: ignore[call-overload]
-            col(Order.id) == order_pk, col(Order.lease_owner) == token,
-            col(Order.state).in_(ACTIVE_STATES),
-        ).values(**changes))
-        await session.exec(insert(StepRun).values(  # type: ignore[call-overload]
-            order_pk=order_pk, node=step.node, attempt=step.attempt, status=step.status,
-            started_at=started, finished_at=changes["updated_at"],
-            request=step.request, response=step.response, saved=step.saved or None,
-            error=step.error))
-        if step.consumed_signal and result.rowcount == 1:
-            signal_id = signals.pop(step.consumed_signal)[0]
-            await session.exec(update(Signal).where(  # type: ignore[call-overload]
-                col(Signal.id) == signal_id).values(consumed_at=changes["updated_at"]))
-        await session.commit()
-        return result.rowcount == 1
+        step_run = {"order_pk": order_pk, "node": step.node, "attempt": step.attempt,
+                    "status": step.status, "started_at": started,
+                    "finished_at": changes["updated_at"], "request": step.request,
+                    "response": step.response, "saved": step.saved or None, "error": step.error}
+        signal_id = signals.pop(step.consumed_signal)[0] if step.consumed_signal else None
+        return await self.writer.write(lambda session: checkpoints.checkpoint(
+            session, order_pk, token, changes, step_run, signal_id))
 
 
 def _due(order: Order, signals: dict[str, tuple[int, Any]]) -> bool:
@@ -177,7 +178,9 @@ def _changes(step: Step, view: OrderView, now: datetime, lease_s: float) -> dict
     if isinstance(outcome, Advance):
         changes |= {"state": OrderState.running, "current_node": outcome.node, "attempt": 1,
                     "wake_at": None}
-    elif isinstance(outcome, Sleep):
+    else:  # the activation ends with this commit
+        changes |= {"lease_owner": None, "lease_until": None}
+    if isinstance(outcome, Sleep):
         changes |= {"state": OrderState.sleeping, "wake_at": outcome.until}
     elif isinstance(outcome, Wait):
         changes |= {"state": OrderState.waiting, "wake_at": outcome.until}
@@ -198,6 +201,10 @@ def _move(view: OrderView, step: Step, changes: dict[str, Any]) -> None:
         view.error = step.error
     if step.consumed_signal:
         view.signals.pop(step.consumed_signal, None)
+
+
+def _started_event(view: OrderView) -> dict[str, Any]:
+    return {"type": "step_started", "node": view.node, "attempt": view.attempt}
 
 
 def _finished_event(step: Step, state: str) -> dict[str, Any]:

@@ -163,7 +163,7 @@ async def cancel_order(*, session: AsyncSession, redis: ArqRedis | None, order_i
     order.state, order.wake_at, order.updated_at = OrderState.cancelled, None, utcnow()
     await session.commit()
     if redis is not None:
-        await events.publish(redis, order_id, {"type": "order_state", "state": order.state})
+        await events.publish(redis, order_id, [{"type": "order_state", "state": order.state}])
     return order
 
 
