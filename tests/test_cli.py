@@ -95,9 +95,6 @@ def test_a_missing_file_fails(waybill, tmp_path: Path) -> None:
     assert code == 1 and "cannot read JSON" in flat(err)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an API call file beside the blueprint with a broken "
-                   "template makes `blueprints validate` crash with TemplateSyntaxError instead "
-                   "of printing the problem (graph.api_call_arg_reads parses unchecked templates)")
 def test_a_broken_api_call_file_is_reported(waybill, tmp_path: Path) -> None:
     path = write(tmp_path, "bp.json", linear(call("c", "broken")))
     write(tmp_path, "api_calls/broken.json", api_call("broken", "https://x/{{ args.id"))

@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.api_calls.service import template_problems
 from backend.blueprints.files import export_json, import_file, read_api_calls, read_blueprint
 from backend.blueprints.graph import Catalog, validate
 from backend.blueprints.service import get_row, load_catalog
@@ -22,8 +23,11 @@ async def validate_files(session: AsyncSession, files: list[Path], out: Console)
             doc = read_blueprint(path)
             catalog = Catalog(api_calls=known.api_calls | read_api_calls(path.parent),
                               functions=known.functions)
+            beside = read_api_calls(path.parent)
             problems = [f"{p.code} at {p.node or p.edge}: {p.message}"
                         for p in validate(doc, catalog)]
+            problems += [f"{item['code']} in API call {spec.id} `{item['field']}`: {item['message']}"
+                         for spec in beside.values() for item in template_problems(spec)]
         except WaybillError as exc:
             problems = [exc.detail, *map(str, exc.errors)]
         total += len(problems)

@@ -54,6 +54,8 @@ async def import_file(*, session: AsyncSession, path: Path,
                       publish_it: bool = False) -> BlueprintPublic:
     """Import a blueprint file, creating the API calls beside it that the database lacks."""
     doc = read_blueprint(path)
+    if len({node.id for node in doc.nodes}) != len(doc.nodes):
+        raise Invalid(f"Node ids must be unique. ({path})")  # refused before anything is written
     used = {node.api_call for node in doc.nodes if node.api_call}
     for spec_id, spec in read_api_calls(path.parent).items():
         if spec_id in used and await session.get(ApiCall, spec_id) is None:

@@ -49,7 +49,7 @@ def validate(doc: BlueprintDoc, catalog: Catalog) -> list[Problem]:
     problems = [*_node_problems(doc, nodes, catalog), *_edge_problems(doc, nodes)]
     graph = _graph(doc, nodes)
     problems += _reachability(doc, graph)
-    cycles = _cycles(graph)
+    cycles = _cycles(graph, start_of(doc))
     problems += cycles
     if not cycles and not any(p.code in {"missing_start", "multiple_starts"} for p in problems):
         problems += _dataflow(doc, graph, nodes, catalog)
@@ -133,6 +133,9 @@ def _expression_problems(node: Node, catalog: Catalog) -> Iterator[Problem]:
         if not key.isidentifier():
             yield _problem("bad_expression", f"Cannot save into {key!r}: not a name.", node.id)
     spec = catalog.api_calls.get(node.api_call or "") if node.type == "api_call" else None
+    if spec is not None and broken_templates(spec):
+        yield _problem("bad_expression", f"API call {spec.id!r} has a template that does not "
+                       "parse; fix the API call.", node.id)
     if spec is not None:
         missing = sorted(api_call_arg_reads(spec) - set(node.args))
         if missing:
@@ -141,8 +144,16 @@ def _expression_problems(node: Node, catalog: Catalog) -> Iterator[Problem]:
 
 
 def api_call_templates(spec: ApiCallSpec) -> list[str]:
+    """The API call's templates that parse (the broken ones are reported, not analysed)."""
     parts = [spec.url, spec.idempotency_key, spec.headers, spec.query, spec.body]
-    return [source for part in parts for source in expressions.template_sources(part)]
+    return [source for part in parts for source in expressions.template_sources(part)
+            if expressions.parse_error(source, template=True) is None]
+
+
+def broken_templates(spec: ApiCallSpec) -> list[str]:
+    parts = [spec.url, spec.idempotency_key, spec.headers, spec.query, spec.body]
+    return [source for part in parts for source in expressions.template_sources(part)
+            if expressions.parse_error(source, template=True) is not None]
 
 
 def api_call_arg_reads(spec: ApiCallSpec) -> set[str]:
@@ -227,13 +238,16 @@ def _reachability(doc: BlueprintDoc, graph: nx.MultiDiGraph) -> Iterator[Problem
             yield _problem("unreachable", "No path from start reaches this node.", node.id)
 
 
-def _cycles(graph: nx.MultiDiGraph) -> list[Problem]:
+def _cycles(graph: nx.MultiDiGraph, start: str | None) -> list[Problem]:
+    """One problem per loop, on the edge that leads back (seen from start)."""
+    distance = nx.single_source_shortest_path_length(graph, start) if start in graph else {}
     problems = []
     for component in nx.strongly_connected_components(graph):
         sub = graph.subgraph(component)
         if len(component) == 1 and not sub.number_of_edges():
             continue
-        source, target, key = nx.find_cycle(sub)[-1]
+        entry = min(component, key=lambda n: (distance.get(n, len(graph)), n))
+        source, target, key = nx.find_cycle(sub, source=entry)[-1]
         edge = graph.edges[source, target, key]["edge"]
         problems.append(_problem("cycle", "This edge closes a loop; blueprints have no cycles.",
                                  edge=edge))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -133,17 +133,15 @@ async def update_draft(*, session: AsyncSession, blueprint_id: str,
 
 async def delete_blueprint(*, session: AsyncSession, blueprint_id: str) -> None:
     """Delete a blueprint, its versions and its test orders; refused while real orders exist."""
-    row = await get_row(session=session, blueprint_id=blueprint_id)
+    await get_row(session=session, blueprint_id=blueprint_id)
     live = await session.exec(select(func.count()).select_from(Order).where(
         Order.blueprint_id == blueprint_id, col(Order.test).is_(False)))
     if live.one():
         raise Conflict(f"Blueprint {blueprint_id!r} has orders; it cannot be deleted.")
-    for order in await session.exec(select(Order).where(Order.blueprint_id == blueprint_id)):
-        await session.delete(order)
-    for version in await session.exec(
-            select(BlueprintVersion).where(BlueprintVersion.blueprint_id == blueprint_id)):
-        await session.delete(version)
-    await session.delete(row)
+    for table, column in ((Order, Order.blueprint_id),
+                          (BlueprintVersion, BlueprintVersion.blueprint_id),
+                          (Blueprint, Blueprint.id)):
+        await session.exec(delete(table).where(column == blueprint_id))  # type: ignore[call-overload]
     await session.commit()
 
 

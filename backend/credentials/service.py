@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.api_calls.models import ApiCall
+from backend.blueprints.models import Blueprint
 from backend.credentials.crypto import SecretBox
 from backend.credentials.models import Credential
 from backend.credentials.schemas import SECRET_FIELDS, CredentialCreate, CredentialPublic
@@ -77,8 +78,10 @@ async def delete_credential(*, session: AsyncSession, credential_id: str) -> Non
         call.id for call in await session.exec(select(ApiCall))
         if call.definition.get("credential") == credential_id
     ]
+    users += [f"blueprint {blueprint.id} (webhook)" for blueprint in await session.exec(select(Blueprint))
+              if (blueprint.draft.get("webhook") or {}).get("credential") == credential_id]
     if users:
-        raise Conflict(f"Credential {credential_id!r} is used by API calls: {', '.join(users)}.")
+        raise Conflict(f"Credential {credential_id!r} is used by: {', '.join(users)}.")
     await session.delete(row)
     await session.commit()
 

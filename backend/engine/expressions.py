@@ -29,8 +29,17 @@ class ExpressionError(Exception):
     """An expression or template that does not parse, or fails when evaluated."""
 
 
-def _environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+class Sandbox(ImmutableSandboxedEnvironment):
+    """Data first: `vars.items` is the saved value `items`, not the dict's method."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, dict) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
+def _environment() -> Sandbox:
+    env = Sandbox(undefined=StrictUndefined, autoescape=False)
     env.filters.update(REGISTRY)
     env.globals.update(REGISTRY)
     return env
@@ -126,6 +135,8 @@ def parse_error(source: str, *, template: bool = False) -> str | None:
             _compiled_expression(source)
     except (ExpressionError, TemplateError) as exc:
         return str(exc)
+    except RecursionError:
+        return "nested too deeply"
     return None
 
 
@@ -136,11 +147,13 @@ def undeclared_names(source: str, *, template: bool = False) -> set[str]:
 
 def reads_of(source: str, root: str, *, template: bool = False) -> set[str]:
     """Attributes read from `root` (`vars.x`, `vars['x']`); `vars.get('x')` is not a read."""
+    tree = _ast(source, template=template)
+    called = {id(call.node) for call in tree.find_all(nodes.Call)}
     found: set[str] = set()
-    for node in _ast(source, template=template).find_all((nodes.Getattr, nodes.Getitem)):
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         if not (isinstance(node.node, nodes.Name) and node.node.name == root):
             continue
-        if isinstance(node, nodes.Getattr) and node.attr not in DICT_METHODS:
+        if isinstance(node, nodes.Getattr) and not (node.attr in DICT_METHODS and id(node) in called):
             found.add(node.attr)
         elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
             found.add(str(node.arg.value))

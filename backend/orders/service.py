@@ -75,12 +75,12 @@ async def _insert(session: AsyncSession, redis: ArqRedis | None, order: Order) -
     return order
 
 
-def _new_order(order_id: str, blueprint_id: str, version: int | None, definition: dict,
+def _new_order(order_id: str, blueprint_id: str, version: int | None, graph: dict,
                payload: dict[str, Any], dispatch: str, **flags: Any) -> Order:
-    check_input(definition.get("input_schema") or {}, payload)
+    check_input(graph.get("input_schema") or {}, payload)
     now = utcnow()
     return Order(order_id=order_id, blueprint_id=blueprint_id, version=version, input=payload,
-                 current_node=Plan.from_definition(definition).start, dispatch=dispatch,
+                 current_node=Plan.from_definition(graph).start, dispatch=dispatch,
                  wake_at=now, created_at=now, updated_at=now, **flags)
 
 

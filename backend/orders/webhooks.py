@@ -22,7 +22,8 @@ from backend.config import Settings
 from backend.credentials.crypto import SecretBox
 from backend.credentials.service import open_secret
 from backend.engine.functions import get
-from backend.errors import Conflict, NotFound, Unauthorized, WaybillError
+from backend.errors import Conflict, Invalid, NotFound, Unauthorized, WaybillError
+from backend.limits import json_problem
 from backend.orders.models import Order
 from backend.orders.service import create_order, get_order_row
 
@@ -54,6 +55,9 @@ def verify(secret: str, signature: Signature, raw: bytes, now: float | None = No
 
 
 def _parse(raw: bytes) -> dict[str, Any]:
+    problem = json_problem(raw)
+    if problem:
+        raise Invalid(f"The JSON body cannot be stored: {problem}.")
     try:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

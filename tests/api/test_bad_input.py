@@ -205,10 +205,6 @@ async def test_the_size_cap_is_inclusive(client: httpx.AsyncClient) -> None:
     assert_error(await client.delete("/api/variables/big2"), 404)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: limits.BodySizeLimit raises BodyTooLarge inside "
-                   "receive(); FastAPI turns any exception while reading the body into a 400 "
-                   "'There was an error parsing the body', so a streamed (chunked) oversized body "
-                   "is a 400 http_error, not a 413")
 async def test_a_streamed_oversized_body_is_413(client: httpx.AsyncClient) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         yield b'{"value": "'
@@ -328,9 +324,6 @@ async def test_garbage_paths_never_give_a_500(client: httpx.AsyncClient) -> None
 # -- values JSON allows but a database cannot keep -----------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: NaN/Infinity (and 1e400, which parses to inf) are "
-                   "accepted: PostgreSQL JSONB refuses them (500), SQLite stores them and they "
-                   "read back as null; they should be refused as malformed JSON")
 async def test_non_finite_numbers_are_refused(lenient: httpx.AsyncClient) -> None:
     for constant in ("NaN", "Infinity", "-Infinity", "1e400"):
         raw = f'{{"value": [1, {constant}]}}'.encode()
@@ -339,10 +332,6 @@ async def test_non_finite_numbers_are_refused(lenient: httpx.AsyncClient) -> Non
         assert_error(await lenient.delete("/api/variables/v"), 404)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a lone surrogate (\\ud800) in a free-form JSON "
-                   "value (variable value, input_schema, API call body) reaches the database "
-                   "and the response encoder: 500 on SQLite and PostgreSQL (after the row was "
-                   "written on SQLite)")
 async def test_lone_surrogates_are_refused(lenient: httpx.AsyncClient) -> None:
     for method, path, raw in (
         ("PUT", "/api/variables/v", '{"value": "a\\ud800b"}'),
@@ -364,24 +353,14 @@ NUL_CASES = [
 ]
 
 
-async def test_nul_characters_are_refused_or_kept(
-        lenient: httpx.AsyncClient, request: pytest.FixtureRequest, backend_name: str) -> None:
-    if backend_name == "postgresql":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "BUG: PostgreSQL text/JSONB cannot hold U+0000; a NUL in any string is a 500 "
-            "(asyncpg CharacterNotInRepertoireError / UntranslatableCharacterError)")))
+async def test_nul_characters_are_refused(lenient: httpx.AsyncClient) -> None:
+    """PostgreSQL text/JSONB cannot hold U+0000, so it is refused on every backend."""
     for method, path, raw, listing in NUL_CASES:
         response = await lenient.request(method, path, content=raw.encode(), headers=JSON_TYPE)
-        assert response.status_code < 500, path
-        stored = (await lenient.get(listing)).json()["data"]
-        if response.status_code >= 400:
-            assert stored == []
-        else:
-            assert "\\u0000" in json.dumps(stored)
+        assert response.status_code == 422, path
+        assert (await lenient.get(listing)).json()["data"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: expressions.parse_error does not catch the Jinja "
-                   "parser's RecursionError: a deeply nested expression is a 500")
 async def test_deeply_nested_expressions_are_not_a_500(lenient: httpx.AsyncClient) -> None:
     for path, body in (
         ("/api/expressions/check", {"expression": "[" * 3000 + "]" * 3000}),

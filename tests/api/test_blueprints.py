@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import httpx
-import pytest
 
 from backend.blueprints.schemas import BlueprintDoc
 from tests.api.helpers import add_api_calls, assert_error, expect, valid_blueprint
@@ -233,10 +232,6 @@ async def test_publish_versions_and_their_immutability(client: httpx.AsyncClient
         2, True, False)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: blueprints.service.delete_blueprint deletes the "
-                   "blueprint row in the same flush as its versions; the FK cascade removes the "
-                   "versions first, SQLAlchemy warns (SAWarning: expected to delete 1 row(s); 0 "
-                   "were matched), which is an error under filterwarnings=error")
 async def test_deleting_a_blueprint_deletes_its_versions(client: httpx.AsyncClient) -> None:
     await expect(client.post("/api/blueprints", json=linear()), 201)
     await expect(client.post("/api/blueprints/bp/publish"), 201)

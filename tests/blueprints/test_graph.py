@@ -245,9 +245,6 @@ def test_cycle_edge_is_the_one_that_leads_back() -> None:
     assert problems(blueprint(nodes, edges)) == [("cycle", None, ("kappa", "zeta"))]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: graph._cycles pins the cycle on whichever edge "
-                   "nx.find_cycle ends with, which depends on the order nodes are listed, "
-                   "not on the edge that leads back towards start")
 def test_cycle_edge_does_not_depend_on_node_order() -> None:
     ids = ["zeta", "alpha", "mid", "omega", "kappa"]
     nodes = [start(), end(), *(sleep(i) for i in reversed(ids))]
@@ -473,25 +470,17 @@ def test_dataflow_skipped_on_a_cyclic_blueprint() -> None:
     assert problems(blueprint(nodes, edges)) == [("cycle", None, ("a", "a"))]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: expressions.reads_of treats `vars.items` (also "
-                   "keys/values/get) as a dict method even when not called, so a read of a var "
-                   "named `items` (DESIGN's own example) is never checked")
 def test_vars_items_is_a_read_of_the_var_named_items() -> None:
     data = linear(fn("first_item", "first", args={"items": "vars.items"}))
     assert problems(data) == [("unsaved_var", "first_item", None)]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: graph.api_call_arg_reads/_api_call_var_reads parse "
-                   "API call templates without checking them; a broken template in a file "
-                   "raises TemplateSyntaxError out of validate()")
 def test_a_broken_api_call_template_is_a_problem_not_a_crash() -> None:
     broken = ApiCallSpec(id="broken", name="broken", url="https://x/{{ args.id")
     found = validate(doc(linear(call("c", "broken"))), Catalog(api_calls={"broken": broken}))
     assert [p.node for p in found] == ["c"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: expressions.parse_error lets RecursionError out "
-                   "of the Jinja parser for deeply nested expressions")
 def test_a_deeply_nested_expression_is_a_problem_not_a_crash() -> None:
     deep = "(" * 2000 + "1" + ")" * 2000
     data = blueprint([start(), end(result=deep)], chain("start", "end"))

@@ -272,13 +272,9 @@ def test_refresh_functions_picks_up_new_functions(shout: None) -> None:
     assert undeclared_names("shout_test(vars.x)") == {"vars"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Jinja prefers attributes, so `vars.items` is the "
-                   "dict method, not the saved var `items` (DESIGN's example `vars.items`)")
 def test_a_var_named_like_a_dict_method_reads_the_var() -> None:
     assert evaluate("vars.items", {"vars": {"items": [1, 2]}}) == [1, 2]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: RecursionError from the Jinja parser escapes "
-                   "parse_error for deeply nested expressions")
 def test_parse_error_survives_deep_nesting() -> None:
     assert parse_error("[" * 3000 + "]" * 3000) is not None
