@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -10,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend import auth
 from backend.config import Settings
 from backend.errors import Unauthorized
 from backend.state import AppState
@@ -36,12 +36,25 @@ _bearer = HTTPBearer(auto_error=False, description="the ADMIN_TOKEN, when one is
 
 
 def require_admin(
+    request: Request,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """With ADMIN_TOKEN set, every API call must carry it as a bearer token."""
+    """With ADMIN_TOKEN set, every API call carries it as a bearer token, or comes from a
+    logged-in page (session cookie + CSRF token)."""
     if not settings.admin_token:
         return
-    given = credentials.credentials if credentials else ""
-    if not hmac.compare_digest(given.encode(), settings.admin_token.encode()):
-        raise Unauthorized("A valid admin bearer token is required.")
+    if credentials and auth.token_matches(settings, credentials.credentials):
+        return
+    if auth.logged_in(request, settings):
+        return
+    raise Unauthorized("A valid admin bearer token is required.")
+
+
+class LoginRequired(Exception):
+    """A page asked for without a session: the app redirects to /login."""
+
+
+def require_login(request: Request, settings: SettingsDep) -> None:
+    if settings.admin_token and not auth.logged_in(request, settings):
+        raise LoginRequired

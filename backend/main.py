@@ -11,9 +11,11 @@ from fastapi.staticfiles import StaticFiles
 
 from backend import api, web
 from backend.config import Settings, get_settings
+from backend.deps import LoginRequired
 from backend.errors import install_error_handlers
 from backend.limits import BodySizeLimit
 from backend.state import AppState
+from backend.web.auth import login_redirect
 
 STATIC = Path(__file__).parent / "static"
 
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
+    app.add_exception_handler(LoginRequired, lambda request, exc: login_redirect(request))
     app.include_router(api.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")

@@ -26,4 +26,16 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
+def csrf_token(request: Request) -> str:
+    """The CSRF token of this request's session ("" when not logged in or no token is set)."""
+    from backend import auth
+
+    settings = request.app.state.settings
+    session = request.cookies.get(auth.COOKIE, "")
+    if not settings.admin_token or not auth.valid_session(settings, session):
+        return ""
+    return auth.csrf_token(settings, session)
+
+
 templates.env.globals["asset"] = asset
+templates.env.globals["csrf_token"] = csrf_token
