@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     sweep_interval_s: float = 30.0
     lease_s: float = Field(default=360.0, description="an activation's hold on an order")
     job_timeout_s: float = 3600.0
-    poll_delay_s: float = Field(default=0.005, description="how often a worker polls Redis")
+    poll_delay_s: float = Field(default=0.05, description="how often an idle worker polls Redis "
+                                "(new jobs wake it at once)")
     http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
 
     outbound_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -20,6 +20,7 @@ from arq.connections import ArqRedis, RedisSettings
 
 QUEUE = "waybill:queue"
 DEFER_HORIZON = timedelta(minutes=5)
+WAKE_CHANNEL = "waybill:wake"
 ACTIVATE = "activate_order"
 
 
@@ -51,5 +52,8 @@ async def enqueue_activation(redis: ArqRedis, order_pk: int, wake_at: datetime |
     """Wake the order at `wake_at` (now when None or past; later ones are the sweeper's)."""
     if wake_at is not None and wake_at > datetime.now(UTC) + DEFER_HORIZON:
         return
-    await redis.enqueue_job(ACTIVATE, order_pk, _job_id=job_id(order_pk, wake_at, lease_until),
-                            _defer_until=wake_at)
+    job = await redis.enqueue_job(ACTIVATE, order_pk,
+                                  _job_id=job_id(order_pk, wake_at, lease_until),
+                                  _defer_until=wake_at)
+    if job is not None and (wake_at is None or wake_at <= datetime.now(UTC)):
+        await redis.publish(WAKE_CHANNEL, b"")  # idle workers pick it up now, not at next poll

@@ -7,6 +7,7 @@ import contextlib
 from typing import Any
 
 from arq.worker import Worker, func
+from redis.asyncio import Redis
 
 from backend import db
 from backend.config import Settings, get_settings
@@ -15,7 +16,15 @@ from backend.engine.http import HttpCaller, OutboundPolicy, make_client
 from backend.orders.dispatch import batch_loop, sweep, sweep_loop
 from backend.orders.runner import Runner
 from backend.orders.tasks import activate_order
-from backend.queue import ACTIVATE, QUEUE, connect_redis, deserialize, redis_settings, serialize
+from backend.queue import (
+    ACTIVATE,
+    QUEUE,
+    WAKE_CHANNEL,
+    connect_redis,
+    deserialize,
+    redis_settings,
+    serialize,
+)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -57,17 +66,69 @@ class WorkerSettings:
     keep_result = 0
 
 
+class WakeableWorker(Worker):
+    """An arq worker that sleeps between polls only while it has nothing to do, and wakes at
+    once when a job is enqueued (`queue.enqueue_activation` publishes on WAKE_CHANNEL) or one
+    of its jobs ends. A webhook's first step starts within milliseconds, and an idle worker
+    asks Redis 1/idle_poll_s times a second instead of 1/poll_delay."""
+
+    def __init__(self, *args: Any, idle_poll_s: float, redis_url: str, **kwargs: Any) -> None:
+        super().__init__(*args, poll_delay=0, **kwargs)
+        self.idle_poll_s = idle_poll_s
+        self.redis_url = redis_url
+        self.wake = asyncio.Event()
+        self.idle = False
+
+    async def main(self) -> None:
+        listener = asyncio.create_task(self._listen())
+        try:
+            await super().main()
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self) -> None:
+        redis = Redis.from_url(self.redis_url)
+        try:
+            async with redis.pubsub() as pubsub:
+                await pubsub.subscribe(WAKE_CHANNEL)
+                async for message in pubsub.listen():
+                    if message["type"] == "message":
+                        self.wake.set()
+        finally:
+            await redis.aclose()
+
+    async def _poll_iteration(self) -> None:
+        if self.idle or self.job_counter >= self.max_jobs:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.idle_poll_s)
+        self.wake.clear()
+        await super()._poll_iteration()
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        self.idle = len(job_ids) < self.queue_read_limit
+        await super().start_jobs(job_ids)
+
+    async def run_job(self, job_id: str, score: int) -> None:
+        try:
+            await super().run_job(job_id, score)
+        finally:
+            self.wake.set()
+
+
 def make_worker(settings: Settings | None = None, *, burst: bool = False,
                 loops: bool = True) -> Worker:
     settings = settings or get_settings()
     static = {key: value for key, value in vars(WorkerSettings).items() if not key.startswith("_")}
-    return Worker(
+    return WakeableWorker(
         **static,
         redis_settings=redis_settings(settings.redis_url),
+        redis_url=settings.redis_url,
         ctx={"settings": settings, "loops": loops},
         max_jobs=settings.concurrency,
         job_timeout=settings.job_timeout_s,
-        poll_delay=settings.poll_delay_s,
+        idle_poll_s=settings.poll_delay_s,
         burst=burst,
         handle_signals=not burst,
     )

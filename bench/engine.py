@@ -207,18 +207,20 @@ async def engine_rate(env: dict[str, str], settings: Settings, mock_url: str, or
 # -- webhook latency ---------------------------------------------------------------------------
 
 
-async def webhook_latency(env: dict[str, str], settings: Settings, samples: int) -> list[float]:
+async def webhook_latency(env: dict[str, str], settings: Settings,
+                          samples: int) -> list[tuple[float, float]]:
     port = embedded_redis.free_port()
     web = start([*WAYBILL, "web", "--port", str(port)], env)
     worker = start([*WAYBILL, "worker"], env)
     redis = Redis.from_url(settings.redis_url)
     pubsub = redis.pubsub()
     await pubsub.psubscribe(events.ALL_ORDERS)
-    latencies: list[float] = []
+    latencies: list[tuple[float, float]] = []
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             await _wait_healthy(client)
-            await asyncio.sleep(1.0)  # let the worker start polling
+        await asyncio.sleep(1.0)  # let the worker start polling
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as client:
             for _ in range(samples):
                 latencies.append(await _one_webhook(client, pubsub))
     finally:
@@ -241,16 +243,20 @@ async def _wait_healthy(client: httpx.AsyncClient) -> None:
     raise RuntimeError("web did not start")
 
 
-async def _one_webhook(client: httpx.AsyncClient, pubsub: Any) -> float:
+async def _one_webhook(client: aiohttp.ClientSession, pubsub: Any) -> tuple[float, float]:
+    """(ms until the 202, ms until the first step started); the client is aiohttp, the
+    cheapest here, so that the figure is Waybill's and not the client's."""
     order_id = f"hook-{uuid.uuid4().hex[:10]}"
     started = time.perf_counter()
-    response = await client.post("/webhooks/bench", json={"order_id": order_id, "value": 1})
-    response.raise_for_status()
+    async with client.post("/webhooks/bench", json={"order_id": order_id, "value": 1}) as answer:
+        answer.raise_for_status()
+        await answer.read()
+    answered = (time.perf_counter() - started) * 1000
     deadline = started + 5
     while time.perf_counter() < deadline:
         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
         if message and order_id.encode() in message["data"] and b"step_started" in message["data"]:
-            return (time.perf_counter() - started) * 1000
+            return answered, (time.perf_counter() - started) * 1000
     raise TimeoutError("no step event within 5 s")
 
 
@@ -314,8 +320,12 @@ async def run_all(options: argparse.Namespace, env: dict[str, str], settings: Se
                   f"{engine['rate']:,.0f} orders/s", f"{engine['rate'] / raw_httpx:.2f}")
     table.add_row("engine step duration p50 / p95", f"{engine['p50']:.1f} / {engine['p95']:.1f} ms", "")
     table.add_row("engine failed orders", str(engine["failed"]), "")
-    table.add_row("webhook → first step p50 / p95",
-                  f"{percentile(latencies, 50):.1f} / {percentile(latencies, 95):.1f} ms", "")
+    answered = [answer for answer, _ in latencies]
+    first_step = [step for _, step in latencies]
+    table.add_row("webhook → 202 answered p50 / p95",
+                  f"{percentile(answered, 50):.1f} / {percentile(answered, 95):.1f} ms", "")
+    table.add_row("webhook → first step started p50 / p95",
+                  f"{percentile(first_step, 50):.1f} / {percentile(first_step, 95):.1f} ms", "")
     console.print(table)
 
 

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend import events
-from backend.blueprints.models import BlueprintVersion
+from backend.blueprints.models import Blueprint, BlueprintVersion
 from backend.blueprints.schemas import BlueprintDoc
 from backend.blueprints.service import check, get_row
 from backend.config import Settings
@@ -54,13 +54,21 @@ def check_input(schema: dict[str, Any], value: dict[str, Any]) -> None:
         raise Invalid("The input does not match the blueprint's input_schema.", errors)
 
 
+_versions: dict[tuple[str, int], dict[str, Any]] = {}  # versions are immutable: cache them
+
+
 async def published_definition(session: AsyncSession, blueprint_id: str) -> tuple[int, dict]:
-    row = await get_row(session=session, blueprint_id=blueprint_id)
-    if row.latest_version is None:
+    """The latest published version of a blueprint and its definition."""
+    latest = (await session.exec(select(Blueprint.latest_version).where(
+        Blueprint.id == blueprint_id))).first()
+    if latest is None:
+        await get_row(session=session, blueprint_id=blueprint_id)  # 404 when it does not exist
         raise Conflict(f"Blueprint {blueprint_id!r} has no published version yet.")
-    version = await session.get(BlueprintVersion, (blueprint_id, row.latest_version))
-    assert version is not None
-    return row.latest_version, version.definition
+    if (blueprint_id, latest) not in _versions:
+        version = await session.get(BlueprintVersion, (blueprint_id, latest))
+        assert version is not None
+        _versions[(blueprint_id, latest)] = version.definition
+    return latest, _versions[(blueprint_id, latest)]
 
 
 async def _insert(session: AsyncSession, redis: ArqRedis | None, order: Order) -> Order:
@@ -75,19 +83,24 @@ async def _insert(session: AsyncSession, redis: ArqRedis | None, order: Order) -
     return order
 
 
+def start_node(graph: dict[str, Any]) -> str:
+    return next(node["id"] for node in graph["nodes"] if node["type"] == "start")
+
+
 def _new_order(order_id: str, blueprint_id: str, version: int | None, graph: dict,
                payload: dict[str, Any], dispatch: str, **flags: Any) -> Order:
     check_input(graph.get("input_schema") or {}, payload)
     now = utcnow()
     return Order(order_id=order_id, blueprint_id=blueprint_id, version=version, input=payload,
-                 current_node=Plan.from_definition(graph).start, dispatch=dispatch,
+                 current_node=start_node(graph), dispatch=dispatch,
                  wake_at=now, created_at=now, updated_at=now, **flags)
 
 
 async def create_order(*, session: AsyncSession, redis: ArqRedis | None, settings: Settings,
-                       order_id: str, blueprint_id: str, payload: dict[str, Any]) -> Order:
+                       order_id: str, blueprint_id: str, payload: dict[str, Any],
+                       published: tuple[int, dict] | None = None) -> Order:
     """A new order on the blueprint's latest version, dispatched now or by the batch loop."""
-    version, definition = await published_definition(session, blueprint_id)
+    version, definition = published or await published_definition(session, blueprint_id)
     dispatch = definition.get("dispatch") or settings.dispatch_mode
     order = _new_order(order_id, blueprint_id, version, definition, payload, dispatch)
     return await _insert(session, redis, order)

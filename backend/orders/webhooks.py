@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -17,15 +18,15 @@ from typing import Any
 from arq.connections import ArqRedis
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.blueprints.service import get_row
 from backend.config import Settings
 from backend.credentials.crypto import SecretBox
 from backend.credentials.service import open_secret
 from backend.engine.functions import get
-from backend.errors import Conflict, Invalid, NotFound, Unauthorized, WaybillError
+from backend.errors import Conflict, Invalid, Unauthorized, WaybillError
 from backend.limits import json_problem
 from backend.orders.models import Order
-from backend.orders.service import create_order, get_order_row
+from backend.orders.schemas import ORDER_ID_PATTERN
+from backend.orders.service import create_order, get_order_row, published_definition
 
 TOLERANCE_S = 300
 
@@ -74,14 +75,17 @@ def _order_id(body: dict[str, Any], field: str | None, header: str | None) -> st
     if value is None or not str(value).strip():
         where = f"the body's `{field}` or " if field else ""
         raise WaybillError(f"No order id: send {where}an Idempotency-Key header.")
-    return str(value)[:200]
+    if not re.fullmatch(ORDER_ID_PATTERN, str(value)):
+        raise Invalid(f"{str(value)[:50]!r} is not an order id: letters, digits and _.:@- "
+                      "(up to 200, starting with a letter or digit).")
+    return str(value)
 
 
 async def receive(*, session: AsyncSession, redis: ArqRedis | None, settings: Settings,
                   blueprint_id: str, raw: bytes, idempotency_key: str | None,
                   signature: Signature) -> Order:
-    blueprint = await get_row(session=session, blueprint_id=blueprint_id)
-    webhook = blueprint.draft.get("webhook") or {}
+    published = await published_definition(session, blueprint_id)
+    webhook = published[1].get("webhook") or {}
     if webhook.get("credential"):
         box = SecretBox(settings.resolved_secret_key)
         _, secret = await open_secret(session=session, box=box, credential_id=webhook["credential"])
@@ -89,11 +93,8 @@ async def receive(*, session: AsyncSession, redis: ArqRedis | None, settings: Se
     body = _parse(raw)
     order_id = _order_id(body, webhook.get("order_id_field"), idempotency_key)
     try:
-        return await get_order_row(session, order_id)
-    except NotFound:
-        pass
-    try:
         return await create_order(session=session, redis=redis, settings=settings,
-                                  order_id=order_id, blueprint_id=blueprint_id, payload=body)
+                                  order_id=order_id, blueprint_id=blueprint_id, payload=body,
+                                  published=published)
     except Conflict:
-        return await get_order_row(session, order_id)  # a concurrent duplicate delivery
+        return await get_order_row(session, order_id)  # a repeated delivery: the same order
