@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 
 PREFIX = "waybill:order:"
 ALL_ORDERS = PREFIX + "*"
@@ -29,15 +31,24 @@ async def publish(redis: Redis, order_id: str, batch: list[dict[str, Any]]) -> N
         await pipe.execute()
 
 
-async def subscribe(redis: Redis, channel: str) -> AsyncIterator[dict[str, Any]]:
-    """Events on a channel (or a `*` pattern) until the consumer stops iterating."""
+class Subscription:
+    """Events of a channel (or a `*` pattern), received from the moment it was made."""
+
+    def __init__(self, pubsub: PubSub) -> None:
+        self.pubsub = pubsub
+
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        async for message in self.pubsub.listen():
+            if message["type"] in ("message", "pmessage"):
+                yield json.loads(message["data"])
+
+
+@asynccontextmanager
+async def subscription(redis: Redis, channel: str) -> AsyncIterator[Subscription]:
     pubsub = redis.pubsub()
     pattern = "*" in channel
     await (pubsub.psubscribe(channel) if pattern else pubsub.subscribe(channel))
     try:
-        async for message in pubsub.listen():
-            if message["type"] in ("message", "pmessage"):
-                yield json.loads(message["data"])
+        yield Subscription(pubsub)
     finally:
-        await (pubsub.punsubscribe(channel) if pattern else pubsub.unsubscribe(channel))
         await pubsub.aclose()

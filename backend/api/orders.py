@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from backend import events
@@ -13,9 +13,9 @@ from backend.orders import service
 from backend.orders.schemas import (
     ORDER_ID_PATTERN,
     OrderCreate,
-    OrderFilter,
     OrderList,
     OrderPublic,
+    OrderQuery,
     ReprocessAnswer,
     ReprocessRequest,
 )
@@ -35,14 +35,9 @@ async def create_order(body: OrderCreate, session: SessionDep, state: StateDep,
 
 
 @router.get("")
-async def list_orders(
-    session: SessionDep,
-    where: Annotated[OrderFilter, Query()],
-    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 50,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
-) -> OrderList:
-    rows, next_cursor = await service.list_orders(session=session, where=where, limit=limit,
-                                                  cursor=cursor)
+async def list_orders(session: SessionDep, query: Annotated[OrderQuery, Query()]) -> OrderList:
+    rows, next_cursor = await service.list_orders(session=session, where=query.where(),
+                                                  limit=query.limit, cursor=query.cursor)
     return OrderList(data=[service.summary(row) for row in rows], next_cursor=next_cursor)
 
 
@@ -78,16 +73,25 @@ async def send_signal(order_id: OrderId, name: SignalName, session: SessionDep, 
     return await service.get_order(session=session, order_id=order_id)
 
 
-@router.get("/{order_id}/events", response_class=EventSourceResponse)
-async def order_events(order_id: OrderId, request: Request, session: SessionDep,
-                       state: StateDep) -> AsyncIterator[ServerSentEvent]:
-    """Step events as they happen; the first event is the order as it is now."""
+async def _subscribed(order_id: OrderId, session: SessionDep,
+                      state: StateDep) -> AsyncIterator[events.Subscription]:
+    """Subscribed before the snapshot is read, so no event falls between the two; a missing
+    order or Redis is a 4xx before the stream starts."""
     if state.redis is None:
         raise Conflict("Live events need Redis (REDIS_URL).")
+    await service.get_order_row(session, order_id)
+    async with events.subscription(state.redis, events.order_channel(order_id)) as subscription:
+        yield subscription
+
+
+@router.get("/{order_id}/events", response_class=EventSourceResponse)
+async def order_events(order_id: OrderId, request: Request, session: SessionDep,
+                       subscription: Annotated[events.Subscription, Depends(_subscribed)],
+                       ) -> AsyncIterator[ServerSentEvent]:
+    """Step events as they happen; the first event (`snapshot`) is the order as it is then."""
     order = await service.get_order(session=session, order_id=order_id)
-    stream = events.subscribe(state.redis, events.order_channel(order_id))
     yield ServerSentEvent(data=order.model_dump(mode="json"), event="snapshot")
-    async for event in stream:
+    async for event in subscription:
         yield ServerSentEvent(data=event, event=event["type"])
         if await request.is_disconnected():
             break

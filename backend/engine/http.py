@@ -37,19 +37,17 @@ class OutboundPolicy:
     """Which destinations calls may reach."""
 
     def __init__(self, allow: list[str]) -> None:
-        self.hosts: set[str] = set()
+        self.hosts: set[tuple[str, int | None]] = set()  # (host, port or any)
         self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         for entry in allow:
             try:
-                self.networks.append(ipaddress.ip_network(entry, strict=False))
+                self.networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
             except ValueError:
-                self.hosts.add(entry.lower())
+                self.hosts.add(_host_port(entry))
 
     def _allowed(self, host: str, port: int, address: IPAddress) -> bool:
-        host = host.lower().strip("[]")
-        if host in self.hosts or f"{host}:{port}" in self.hosts:
-            return True
-        if f"{address}:{port}" in self.hosts or str(address) in self.hosts:
+        names = {host.lower().strip("[]"), str(address)}
+        if any((name, None) in self.hosts or (name, port) in self.hosts for name in names):
             return True
         return any(address in network for network in self.networks)
 
@@ -63,6 +61,18 @@ class OutboundPolicy:
                     "destination_refused",
                     f"{url.host} resolves to {address}, a private/loopback/link-local address "
                     "(add it to OUTBOUND_ALLOW to permit it).")
+
+
+def _host_port(entry: str) -> tuple[str, int | None]:
+    """`host`, `host:port`, `[v6]:port` or a bare IPv6 address, lower-cased."""
+    entry = entry.strip().lower()
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    host, sep, port = entry.rpartition(":")
+    if sep and port.isdigit() and ":" not in host:
+        return host, int(port)
+    return entry, None
 
 
 def _is_private(address: IPAddress) -> bool:

@@ -42,7 +42,12 @@ class CredentialValue:
             query[self.meta["param"]] = self.secret["value"]
 
     def secret_strings(self) -> list[str]:
-        return [str(value) for value in self.secret.values() if str(value)]
+        """Every form the secret can be echoed back in."""
+        found = [str(value) for value in self.secret.values() if str(value)]
+        if self.type == "basic":
+            pair = f"{self.meta['username']}:{self.secret['password']}".encode()
+            found.append(base64.b64encode(pair).decode())
+        return found
 
 
 @dataclass
@@ -80,8 +85,9 @@ class Executor:
         if self.caller is None:
             raise PermanentStepError("no_http", "No HTTP client in this context.")
         answer = await self.caller.send(request, spec.timeout_s)
-        response = {"status": answer.status, "headers": answer.headers, "body": answer.body}
-        stored = self._stored(response, credential)
+        response = _redacted({"status": answer.status, "headers": answer.headers,
+                              "body": answer.body}, credential)
+        stored = self._capped(response)
         recorded["elapsed_ms"] = round(answer.elapsed_ms, 2)
         classify(answer.status, answer.headers, spec.success_status,
                  {"request": recorded, "response": stored})
@@ -104,7 +110,8 @@ class Executor:
             credential.apply(headers, query)
         content = body if isinstance(body, str) else None
         try:
-            request = httpx.Request(spec.method, url, params=query or None, headers=headers,
+            target = httpx.URL(url).copy_merge_params(query) if query else url
+            request = httpx.Request(spec.method, target, headers=headers,
                                     content=content, json=None if content or body is None else body)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, TypeError, ValueError) as exc:
             raise PermanentStepError("bad_url", f"Cannot build the request to {url!r}: {exc}") from exc
@@ -119,17 +126,24 @@ class Executor:
                  {"request": recorded, "response": response})
         return ApiResult(recorded, response, response)
 
-    def _stored(self, response: dict[str, Any], credential: CredentialValue | None) -> dict:
-        """The response as step history keeps it: secrets redacted, body size-capped."""
-        text = json.dumps(response, default=str)
-        for secret in credential.secret_strings() if credential else ():
-            text = text.replace(json.dumps(secret)[1:-1], REDACTED)
-        stored = json.loads(text)
-        if len(text) > self.stored_response_bytes:
-            body = json.dumps(stored["body"], default=str)
-            stored["body"] = {"truncated": True, "bytes": len(body),
-                              "preview": body[: self.stored_response_bytes]}
-        return stored
+    def _capped(self, response: dict[str, Any]) -> dict[str, Any]:
+        """The response as step history keeps it: the body size-capped."""
+        body = json.dumps(response["body"], default=str)
+        if len(body) <= self.stored_response_bytes:
+            return response
+        return response | {"body": {"truncated": True, "bytes": len(body),
+                                    "preview": body[: self.stored_response_bytes]}}
+
+
+def _redacted(response: dict[str, Any], credential: CredentialValue | None) -> dict[str, Any]:
+    """A response with the credential's secret (in any echoed form) replaced: neither `save`
+    nor step history ever sees it."""
+    if credential is None:
+        return response
+    text = json.dumps(response, default=str)
+    for secret in credential.secret_strings():
+        text = text.replace(json.dumps(secret)[1:-1], REDACTED)
+    return json.loads(text)
 
 
 def _redact_headers(headers: dict[str, str]) -> dict[str, str]:

@@ -32,6 +32,7 @@ from backend.queue import enqueue_activation
 from backend.variables.service import as_scope
 
 CONTEXT_TTL_S = 1.0
+EARLY_TOLERANCE = timedelta(milliseconds=50)
 
 
 @dataclass
@@ -74,44 +75,47 @@ class Runner:
         order = await session.get(Order, order_pk)
         if order is None:
             return False
-        signals = await self._signals(session, order_pk)
-        if not _due(order, signals):
-            return False
         plan = await self._plan(session, order)
+        signal = await self._signal_for(session, order_pk, plan, order.current_node or "")
+        if not _due(order, signal):
+            return False
         specs, variables, credentials = await self._context_for(session)
-        view = _view(order, signals, variables)
+        view = _view(order, variables)
         executor = Executor(self.caller, specs, {} if order.mock else credentials, mock=order.mock,
                             stored_response_bytes=self.settings.stored_response_bytes)
         outbox = [_started_event(view)]
         while True:
-            if plan.nodes[view.node].type == "wait_signal":
-                signals = await self._signals(session, order_pk)
-                view.signals = {name: payload for name, (_, payload) in signals.items()}
+            view.signals = {plan.nodes[view.node].signal: signal[1]} if signal else {}
             if session.in_transaction():
                 await session.commit()  # hold no connection (nor transaction) during the step
             await events.publish(self.redis, order.order_id, outbox)
             started = utcnow()
             step = await take_step(plan, view, executor)
             changes = _changes(step, view, utcnow(), self.settings.lease_s)
-            if not await self._commit(order_pk, token, step, changes, signals, started):
+            signal_id = signal[0] if signal and step.consumed_signal else None
+            if not await self._commit(order_pk, token, step, changes, signal_id, started):
                 return False
             outbox = [_finished_event(step, changes["state"])]
             if not isinstance(step.outcome, Advance):
                 break
             _move(view, step, changes)
             outbox.append(_started_event(view))
+            signal = await self._signal_for(session, order_pk, plan, view.node)
         await events.publish(self.redis, order.order_id, outbox)
         if changes.get("wake_at") is not None:
             await enqueue_activation(self.redis, order_pk, changes["wake_at"])
         return True
 
-    async def _signals(self, session: AsyncSession, order_pk: int) -> dict[str, tuple[int, Any]]:
-        rows = await session.exec(select(Signal).where(
-            Signal.order_pk == order_pk, col(Signal.consumed_at).is_(None)).order_by(col(Signal.id)))
-        found: dict[str, tuple[int, Any]] = {}
-        for row in rows:
-            found.setdefault(row.name, (row.id or 0, row.payload))
-        return found
+    async def _signal_for(self, session: AsyncSession, order_pk: int, plan: Plan,
+                          node_id: str) -> tuple[int, Any] | None:
+        """The oldest unconsumed signal a wait_signal node waits for, as (id, payload)."""
+        node = plan.nodes.get(node_id)
+        if node is None or node.type != "wait_signal":
+            return None
+        row = (await session.exec(select(Signal).where(
+            Signal.order_pk == order_pk, Signal.name == node.signal,
+            col(Signal.consumed_at).is_(None)).order_by(col(Signal.id)).limit(1))).first()
+        return (row.id or 0, row.payload) if row else None
 
     async def _plan(self, session: AsyncSession, order: Order) -> Plan:
         if order.definition is not None:
@@ -137,33 +141,31 @@ class Runner:
         return self._context[1], self._context[2], self._context[3]
 
     async def _commit(self, order_pk: int, token: str, step: Step, changes: dict[str, Any],
-                      signals: dict[str, tuple[int, Any]], started: datetime) -> bool:
+                      signal_id: int | None, started: datetime) -> bool:
         """Step run, vars, node and state in one transaction; False if the order was taken
         from us (cancelled, or the lease was lost): the step run is still recorded."""
         step_run = {"order_pk": order_pk, "node": step.node, "attempt": step.attempt,
                     "status": step.status, "started_at": started,
                     "finished_at": changes["updated_at"], "request": step.request,
                     "response": step.response, "saved": step.saved or None, "error": step.error}
-        signal_id = signals.pop(step.consumed_signal)[0] if step.consumed_signal else None
         return await self.writer.write(lambda session: checkpoints.checkpoint(
             session, order_pk, token, changes, step_run, signal_id))
 
 
-def _due(order: Order, signals: dict[str, tuple[int, Any]]) -> bool:
-    if order.state == OrderState.waiting and signals:
+def _due(order: Order, signal: tuple[int, Any] | None) -> bool:
+    """Whether this activation has work: arq may fire a deferred job a millisecond early."""
+    if order.state in (OrderState.pending, OrderState.running) or signal is not None:
         return True
-    return order.wake_at is None or order.wake_at <= utcnow() or order.state in (
-        OrderState.pending, OrderState.running)
+    return order.wake_at is None or order.wake_at <= utcnow() + EARLY_TOLERANCE
 
 
-def _view(order: Order, signals: dict[str, tuple[int, Any]], variables: dict[str, Any]) -> OrderView:
+def _view(order: Order, variables: dict[str, Any]) -> OrderView:
     resuming = order.state in (OrderState.sleeping, OrderState.waiting)
     return OrderView(
         order_id=order.order_id, blueprint=order.blueprint_id, version=order.version,
         input=order.input, vars=dict(order.vars), node=order.current_node or "",
         attempt=order.attempt, error=order.error if order.failed_node else None,
         wake_at=order.wake_at if resuming else None,
-        signals={name: payload for name, (_, payload) in signals.items()},
         variables=variables, test=order.test)
 
 
@@ -199,8 +201,6 @@ def _move(view: OrderView, step: Step, changes: dict[str, Any]) -> None:
     view.vars = changes.get("vars", view.vars)
     if step.status == "failed":
         view.error = step.error
-    if step.consumed_signal:
-        view.signals.pop(step.consumed_signal, None)
 
 
 def _started_event(view: OrderView) -> dict[str, Any]:

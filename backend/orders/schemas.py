@@ -62,12 +62,24 @@ class OrderList(BaseModel):
 
 
 class OrderFilter(Strict):
+    """Which orders (all given fields must match)."""
+
     state: str | None = None
     blueprint: str | None = None
     version: int | None = None
     failed_node: str | None = None
     order_id: str | None = Field(default=None, description="prefix of the order id")
     test: bool | None = False
+
+
+class OrderQuery(OrderFilter):
+    """`GET /api/orders` query: a filter and a page."""
+
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=100)
+
+    def where(self) -> OrderFilter:
+        return OrderFilter.model_validate(self.model_dump(exclude={"limit", "cursor"}))
 
 
 class ReprocessRequest(Strict):

@@ -243,8 +243,9 @@ async def reprocess(*, session: AsyncSession, redis: ArqRedis | None,
         order.current_node, order.state, order.attempt = restart[order.order_id], "pending", 1
         order.wake_at = order.updated_at = now
         order.result = order.lease_owner = order.lease_until = None
+        order.error, order.failed_node = None, None
         if not from_failed:
-            order.vars, order.error, order.failed_node = {}, None, None
+            order.vars = {}
     await session.commit()
     if redis is not None:
         for order in orders:
