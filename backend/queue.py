@@ -52,8 +52,10 @@ async def enqueue_activation(redis: ArqRedis, order_pk: int, wake_at: datetime |
     """Wake the order at `wake_at` (now when None or past; later ones are the sweeper's)."""
     if wake_at is not None and wake_at > datetime.now(UTC) + DEFER_HORIZON:
         return
+    # arq rounds to the millisecond: round up, so that a job never fires before it is due
+    defer = wake_at + timedelta(milliseconds=1) if wake_at else None
     job = await redis.enqueue_job(ACTIVATE, order_pk,
                                   _job_id=job_id(order_pk, wake_at, lease_until),
-                                  _defer_until=wake_at)
+                                  _defer_until=defer)
     if job is not None and (wake_at is None or wake_at <= datetime.now(UTC)):
         await redis.publish(WAKE_CHANNEL, b"")  # idle workers pick it up now, not at next poll

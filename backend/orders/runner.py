@@ -32,7 +32,6 @@ from backend.queue import enqueue_activation
 from backend.variables.service import as_scope
 
 CONTEXT_TTL_S = 1.0
-EARLY_TOLERANCE = timedelta(milliseconds=50)
 
 
 @dataclass
@@ -153,10 +152,10 @@ class Runner:
 
 
 def _due(order: Order, signal: tuple[int, Any] | None) -> bool:
-    """Whether this activation has work: arq may fire a deferred job a millisecond early."""
+    """Whether this activation has work (a sweeper or a duplicate job may come early)."""
     if order.state in (OrderState.pending, OrderState.running) or signal is not None:
         return True
-    return order.wake_at is None or order.wake_at <= utcnow() + EARLY_TOLERANCE
+    return order.wake_at is None or order.wake_at <= utcnow()
 
 
 def _view(order: Order, variables: dict[str, Any]) -> OrderView:
