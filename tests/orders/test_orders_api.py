@@ -1,0 +1,203 @@
+"""Creating orders (duplicates refused, nothing changed), cancelling them, and versions."""
+
+import asyncio
+
+import pytest
+
+from backend.orders.dispatch import sweep
+from backend.queue import QUEUE
+from tests.orders.builders import demo_call, linear, node, step_runs
+
+RETURN = {"ticket_id": "T-1", "country": "US", "order_id": "ORD-1"}
+
+
+@pytest.mark.usefixtures("examples")
+async def test_a_duplicate_order_id_is_refused_and_changes_nothing(
+        live_client, live_app, create_order, get_order, run_worker, demo_calls):
+    await create_order("dup-1", "returns-approved", RETURN)
+    again = await live_client.post("/api/orders", json={
+        "order_id": "dup-1", "blueprint": "returns-approved", "input": RETURN | {"country": "CA"}})
+    assert again.status_code == 409
+    assert again.json()["type"] == "conflict"
+    assert await live_app.state.waybill.redis.zcard(QUEUE) == 1  # one activation, not two
+    await run_worker()
+    before = await get_order("dup-1")
+    calls = await demo_calls()
+
+    for blueprint, payload in (("returns-approved", RETURN | {"ticket_id": "T-2"}),
+                               ("order-state-manager", {"order_id": "x"})):
+        again = await live_client.post("/api/orders", json={
+            "order_id": "dup-1", "blueprint": blueprint, "input": payload})
+        assert again.status_code == 409, again.text
+    await run_worker()
+    assert await get_order("dup-1") == before
+    assert before["input"] == RETURN and "us_label" in [s["node"] for s in before["steps"]]
+    assert await demo_calls() == calls
+    listed = (await live_client.get("/api/orders")).json()["data"]
+    assert [order["order_id"] for order in listed] == ["dup-1"]
+
+
+@pytest.mark.usefixtures("examples")
+async def test_bad_orders_are_refused_without_a_trace(live_client, published):
+    await live_client.post("/api/blueprints", json=linear("draft-only"))
+    cases = [({"order_id": "b-1", "blueprint": "returns-approved", "input": {"country": "US"}},
+              422, "invalid"),
+             ({"order_id": "b-2", "blueprint": "no-such-blueprint"}, 404, "not_found"),
+             ({"order_id": "b-3", "blueprint": "draft-only"}, 409, "conflict"),
+             ({"order_id": "has space", "blueprint": "returns-approved"}, 422, "invalid")]
+    for body, status, kind in cases:
+        response = await live_client.post("/api/orders", json=body)
+        assert (response.status_code, response.json()["type"]) == (status, kind), body
+    assert (await live_client.get("/api/orders")).json()["data"] == []
+    assert (await live_client.get("/api/orders/b-1")).status_code == 404
+
+
+@pytest.mark.usefixtures("examples")
+async def test_a_cancelled_sleeping_order_does_not_continue(
+        live_client, live_app, live_settings, create_order, get_order, run_worker, demo_calls):
+    await create_order("c-1", "returns-approved", RETURN)
+    await run_worker()
+    before = await get_order("c-1")
+    assert before["state"] == "sleeping"
+
+    response = await live_client.post("/api/orders/c-1/cancel")
+    assert response.status_code == 200
+    assert (response.json()["state"], response.json()["wake_at"]) == ("cancelled", None)
+    assert (await live_client.post("/api/orders/c-1/wake")).status_code == 409
+    state = live_app.state.waybill
+    assert await sweep(state.sessions, state.redis, live_settings) == 0
+    await run_worker()
+    order = await get_order("c-1")
+    assert order["state"] == "cancelled"
+    assert order["steps"] == before["steps"]
+    assert len(await demo_calls()) == 4
+    again = await live_client.post("/api/orders/c-1/cancel")
+    assert (again.status_code, again.json()["type"]) == (409, "conflict")
+
+
+async def test_cancel_stops_before_the_next_step(live_client, api_call, published,
+                                                 create_order, get_order, run_worker,
+                                                 demo_calls):
+    await api_call(demo_call("slow", "/responses?delay_ms=600"))
+    await api_call(demo_call("fast", "/responses"))
+    await published(linear("stop-bp", node("slow", "api_call", api_call="slow"),
+                           node("after", "api_call", api_call="fast")))
+    await create_order("c-2", "stop-bp", {})
+    worker = asyncio.create_task(run_worker())
+    for _ in range(200):
+        if await demo_calls():
+            break
+        await asyncio.sleep(0.01)
+    response = await live_client.post("/api/orders/c-2/cancel")
+    assert (response.status_code, response.json()["state"]) == (200, "cancelled")
+    await worker
+
+    order = await get_order("c-2")
+    assert order["state"] == "cancelled"
+    assert step_runs(order) == [("start", 1, "completed"), ("slow", 1, "completed")]
+    assert [call["idempotency_key"] for call in await demo_calls()] == ["c-2:slow"]
+
+
+async def test_cancel_of_a_completed_order_is_refused(live_client, published, create_order,
+                                                      get_order, run_worker):
+    await published(linear("quick-bp", result="'done'"))
+    await create_order("c-3", "quick-bp", {})
+    await run_worker()
+    before = await get_order("c-3")
+    assert (before["state"], before["result"]) == ("completed", "done")
+    response = await live_client.post("/api/orders/c-3/cancel")
+    assert (response.status_code, response.json()["type"]) == (409, "conflict")
+    assert await get_order("c-3") == before
+    assert (await live_client.post("/api/orders/nope/cancel")).status_code == 404
+
+
+async def test_an_order_stays_on_the_version_it_started_with(live_client, published,
+                                                             create_order, get_order,
+                                                             run_worker, wake):
+    nap = node("nap", "sleep", duration="1h")
+    assert await published(linear("ver-bp", nap, result="'first'")) == 1
+    await create_order("v-1", "ver-bp", {})
+    await run_worker()
+    changed = linear("ver-bp", nap, result="'second'")
+    assert (await live_client.put("/api/blueprints/ver-bp", json=changed)).status_code == 200
+    assert (await live_client.post("/api/blueprints/ver-bp/publish")).json()["version"] == 2
+    await create_order("v-2", "ver-bp", {})
+    await run_worker()
+    for order_id in ("v-1", "v-2"):
+        await wake(order_id)
+    await run_worker()
+    first, second = await get_order("v-1"), await get_order("v-2")
+    assert (first["version"], first["result"]) == (1, "first")
+    assert (second["version"], second["result"]) == (2, "second")
+
+
+async def test_orders_are_listed_by_filter(live_client, published, create_order, run_worker):
+    await published(linear("list-bp", node("nap", "sleep", duration="1h")))
+    await published(linear("other-bp", result="'x'"))
+    for n in range(3):
+        await create_order(f"l-{n}", "list-bp", {})
+    await create_order("l-other", "other-bp", {})
+    await run_worker()
+
+    async def listed(**params):
+        response = await live_client.get("/api/orders", params=params)
+        assert response.status_code == 200, response.text
+        return [order["order_id"] for order in response.json()["data"]]
+
+    assert await listed() == ["l-other", "l-2", "l-1", "l-0"]
+    assert await listed(state="sleeping") == ["l-2", "l-1", "l-0"]
+    assert await listed(blueprint="other-bp", state="completed") == ["l-other"]
+    assert await listed(state="failed") == []
+
+
+async def test_orders_are_listed_page_by_page(live_client, published, create_order):
+    await published(linear("page-bp", node("nap", "sleep", duration="1h")))
+    for n in range(5):
+        await create_order(f"pg-{n}", "page-bp", {})
+    pages, cursor = [], None
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        response = await live_client.get("/api/orders", params=params)
+        assert response.status_code == 200, response.text
+        pages.append([order["order_id"] for order in response.json()["data"]])
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == [["pg-4", "pg-3"], ["pg-2", "pg-1"], ["pg-0"]]
+
+
+@pytest.mark.usefixtures("examples")
+async def test_a_test_run_fast_forwards_sleeps_and_mocks_calls(live_client, get_order,
+                                                               run_worker, demo_calls):
+    payload = {"ticket_id": "228476", "country": "US", "order_id": "1001", "condition": "A",
+               "match": True}
+    response = await live_client.post("/api/blueprints/returns-approved/test-run",
+                                      json={"input": payload, "mock": True})
+    assert response.status_code == 201, response.text
+    test_order = response.json()
+    assert (test_order["test"], test_order["version"]) == (True, None)
+    await run_worker()
+    order = await get_order(test_order["order_id"])
+    assert order["state"] == "completed", order["error"]
+    assert order["result"] == "return_and_refund_processed"
+    sleep = next(step for step in order["steps"] if step["node"] == "wait_for_item")
+    assert (sleep["status"], sleep["response"]["fast_forwarded"]) == ("completed", True)
+    assert order["vars"]["tracking_number"] == "9400111899223344556677"  # from the mock
+    assert all(step["request"]["mocked"] for step in order["steps"] if step["request"]
+               and "method" in step["request"])
+    assert await demo_calls() == []
+
+
+async def test_two_activations_at_once_run_the_order_once(api_call, published, create_order,
+                                                          get_order, runner, db_rows,
+                                                          demo_calls):
+    await api_call(demo_call("slow", "/responses?delay_ms=300"))
+    await published(linear("once-bp", node("call", "api_call", api_call="slow")))
+    await create_order("twice", "once-bp", {})
+    pk = (await db_rows("SELECT id FROM orders WHERE order_id = 'twice'"))[0]["id"]
+    await asyncio.gather(runner.activate(pk), runner.activate(pk), runner.activate(pk))
+    order = await get_order("twice")
+    assert order["state"] == "completed"
+    assert step_runs(order) == [("start", 1, "completed"), ("call", 1, "completed"),
+                                ("end", 1, "completed")]
+    assert len(await demo_calls()) == 1
