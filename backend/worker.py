@@ -33,8 +33,9 @@ async def startup(ctx: dict[str, Any]) -> None:
     expressions.refresh_functions()
     engine = db.make_engine(settings.resolved_database_url)
     await db.upgrade(engine)
-    client = make_client(settings.http_transport)
-    caller = HttpCaller(client, OutboundPolicy(settings.outbound_allow), settings.max_response_bytes)
+    policy = OutboundPolicy(settings.outbound_allow)
+    client = make_client(settings.http_transport, policy)
+    caller = HttpCaller(client, policy, settings.max_response_bytes)
     runner = Runner(db.make_sessionmaker(engine), await connect_redis(settings.redis_url), caller,
                     settings)
     ctx.update(engine=engine, client=client, runner=runner, tasks=[])

@@ -5,6 +5,7 @@ redirect), size caps, error classes and Retry-After. The HTTP layer is driven th
 from __future__ import annotations
 
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -241,3 +242,16 @@ def test_a_status_error_carries_its_details():
     assert caught.value.as_dict() == {"code": "http_status", "message": "HTTP 404",
                                       "transient": False, "details": {
                                           "request": {"url": "u"}, "response": {"status": 404}}}
+
+
+async def test_the_connector_refuses_a_name_that_resolves_to_a_private_address():
+    """DNS rebinding: the address connected to is checked, not only the one checked first."""
+    from backend.engine.http import GuardedResolver
+
+    resolver = GuardedResolver(OutboundPolicy([]))
+    with pytest.raises(OSError, match="refused address 127.0.0.1"):
+        await resolver.resolve("localhost", 80)
+    allowed = GuardedResolver(OutboundPolicy(["localhost:80"]))
+    assert {r["host"] for r in await allowed.resolve("localhost", 80, socket.AF_INET)} == {"127.0.0.1"}
+    await resolver.close()
+    await allowed.close()
