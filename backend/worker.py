@@ -108,8 +108,11 @@ class WakeableWorker(Worker):
         await super()._poll_iteration()
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
+        # arq reads the head of the queue each poll, including the jobs this worker is
+        # running (they stay queued until done) and checks each in Redis (3 round trips):
+        # skip ours, which made the arq overhead grow with CONCURRENCY.
         self.idle = len(job_ids) < self.queue_read_limit
-        await super().start_jobs(job_ids)
+        await super().start_jobs([job for job in job_ids if job.decode() not in self.tasks])
 
     async def run_job(self, job_id: str, score: int) -> None:
         try:
