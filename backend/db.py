@@ -15,8 +15,11 @@ from alembic.config import Config
 from sqlalchemy import JSON, DateTime, TypeDecorator, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.errors import Conflict
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -44,6 +47,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+async def insert_new(session: AsyncSession, row: Any, what: str) -> None:
+    """Add and commit a row whose key must be new; a duplicate is a 409, nothing written."""
+    session.add(row)
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict(f"{what} already exists.") from exc
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:

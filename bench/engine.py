@@ -252,12 +252,19 @@ async def _one_webhook(client: aiohttp.ClientSession, pubsub: Any) -> tuple[floa
         answer.raise_for_status()
         await answer.read()
     answered = (time.perf_counter() - started) * 1000
+    first_step = await _event(pubsub, order_id, b"step_started", started)
+    await _event(pubsub, order_id, b'"completed"', started)  # measure the next one at rest
+    return answered, first_step
+
+
+async def _event(pubsub: Any, order_id: str, marker: bytes, started: float) -> float:
+    """ms from `started` until an event of the order containing `marker`."""
     deadline = started + 5
     while time.perf_counter() < deadline:
         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
-        if message and order_id.encode() in message["data"] and b"step_started" in message["data"]:
-            return answered, (time.perf_counter() - started) * 1000
-    raise TimeoutError("no step event within 5 s")
+        if message and order_id.encode() in message["data"] and marker in message["data"]:
+            return (time.perf_counter() - started) * 1000
+    raise TimeoutError(f"no {marker!r} event within 5 s")
 
 
 # -- main --------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,7 +13,7 @@ from backend.api_calls.schemas import ApiCallPublic, ApiCallSpec
 from backend.blueprints.graph import TEMPLATE_SCOPE
 from backend.blueprints.usage import blueprints_using
 from backend.credentials.models import Credential
-from backend.db import utcnow
+from backend.db import insert_new, utcnow
 from backend.engine import expressions
 from backend.errors import Conflict, Invalid, NotFound
 
@@ -78,12 +77,7 @@ async def create_api_call(*, session: AsyncSession, spec: ApiCallSpec) -> ApiCal
     """Check the templates, then store a new definition (an existing id is a conflict)."""
     await _check(session, spec)
     row = ApiCall(id=spec.id, name=spec.name, definition=spec.model_dump(mode="json"))
-    session.add(row)
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise Conflict(f"An API call with id {spec.id!r} already exists.") from exc
+    await insert_new(session, row, f"An API call with id {spec.id!r}")
     return to_public(row)
 
 

@@ -21,7 +21,7 @@ from backend.blueprints.schemas import (
     VersionPublic,
     VersionSummary,
 )
-from backend.db import utcnow
+from backend.db import insert_new, utcnow
 from backend.engine.functions import REGISTRY
 from backend.errors import Conflict, Invalid, NotFound
 from backend.orders.models import Order
@@ -106,12 +106,7 @@ async def create_blueprint(*, session: AsyncSession, doc: BlueprintDoc) -> Bluep
     _refuse_duplicate_node_ids(report)
     row = Blueprint(id=doc.id, name=doc.name, draft=doc.canonical(),
                     errors=[error.model_dump(mode="json") for error in report.errors])
-    session.add(row)
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise Conflict(f"A blueprint with id {doc.id!r} already exists.") from exc
+    await insert_new(session, row, f"A blueprint with id {doc.id!r}")
     return await _public(session, row)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,7 +12,7 @@ from backend.blueprints.models import Blueprint
 from backend.credentials.crypto import SecretBox
 from backend.credentials.models import Credential
 from backend.credentials.schemas import SECRET_FIELDS, CredentialCreate, CredentialPublic
-from backend.db import utcnow
+from backend.db import insert_new, utcnow
 from backend.errors import Conflict, Invalid, NotFound
 
 
@@ -49,12 +48,7 @@ async def create_credential(*, session: AsyncSession, box: SecretBox,
     meta, secrets = _split(body)
     row = Credential(id=body.id, name=body.name, type=body.type, meta=meta,
                      secret=box.seal(secrets))
-    session.add(row)
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise Conflict(f"A credential with id {body.id!r} already exists.") from exc
+    await insert_new(session, row, f"A credential with id {body.id!r}")
     return to_public(row)
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from arq.connections import ArqRedis
 from jsonschema import Draft202012Validator
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,7 +18,7 @@ from backend.blueprints.models import Blueprint, BlueprintVersion
 from backend.blueprints.schemas import BlueprintDoc
 from backend.blueprints.service import check, get_row
 from backend.config import Settings
-from backend.db import utcnow
+from backend.db import insert_new, utcnow
 from backend.engine.walker import Plan
 from backend.errors import Conflict, Invalid, NotFound
 from backend.orders.models import ACTIVE_STATES, FINAL_STATES, Order, OrderState, Signal, StepRun
@@ -72,12 +71,7 @@ async def published_definition(session: AsyncSession, blueprint_id: str) -> tupl
 
 
 async def _insert(session: AsyncSession, redis: ArqRedis | None, order: Order) -> Order:
-    session.add(order)
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise Conflict(f"An order with id {order.order_id!r} already exists.") from exc
+    await insert_new(session, order, f"An order with id {order.order_id!r}")
     if redis is not None and order.dispatch == "immediate":
         await enqueue_activation(redis, order.id or 0, order.wake_at)
     return order
