@@ -23,6 +23,8 @@ app = typer.Typer(help="Waybill: visual workflow designer for order automation."
 blueprints_app = typer.Typer(help="Validate, import and export blueprint files.",
                              no_args_is_help=True)
 app.add_typer(blueprints_app, name="blueprints")
+orders_app = typer.Typer(help="Operate on orders.", no_args_is_help=True)
+app.add_typer(orders_app, name="orders")
 console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -156,6 +158,28 @@ def blueprints_export(
     else:
         output.write_text(text)
         console.print(f"wrote {output}")
+
+
+@orders_app.command("reprocess")
+def orders_reprocess(
+    ids: Annotated[list[str] | None, typer.Argument(help="order ids (or use the filter options)")]
+    = None,
+    state: Annotated[str | None, typer.Option(help="e.g. failed")] = None,
+    blueprint: Annotated[str | None, typer.Option()] = None,
+    version: Annotated[int | None, typer.Option()] = None,
+    failed_node: Annotated[str | None, typer.Option()] = None,
+    start_from: Annotated[str, typer.Option("--from", help="start or failed")] = "start",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count only")] = False,
+) -> None:
+    """Run finished orders again, from the start or from their failed step."""
+    from backend.orders.cli import reprocess
+
+    where = {"state": state, "blueprint": blueprint, "version": version,
+             "failed_node": failed_node}
+    answer = _run(_with_session, lambda session: reprocess(
+        session, get_settings(), ids, where, start_from, dry_run))
+    verb = "would run again" if answer.dry_run else "queued again"
+    console.print(f"{answer.count} order(s) {verb}; restarting at: {answer.steps}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,10 @@
 """Reprocess of failed orders: a dry run first, then from the start or from the failed step,
 by ids or by filter; the steps run again with the same idempotency keys."""
 
+import asyncio
+import os
+import sys
+
 import pytest
 
 from tests.orders.builders import demo_call, linear, node, step_runs
@@ -124,3 +128,30 @@ async def test_a_reprocessed_order_that_completes_drops_the_old_failure(
     # a later "reprocess everything that failed at b" must not pick the completed order again
     answer = await reprocess(live_client, {"filter": {"failed_node": "b"}, "dry_run": True})
     assert answer["order_ids"] == ["p2", "p3"]
+
+
+async def test_the_cli_reprocesses_by_filter(failed_orders, live_settings, get_order,
+                                             run_worker):
+    """`waybill orders reprocess`: a dry run, then the real thing, from the failed step."""
+    env = dict(os.environ, DATABASE_URL=live_settings.database_url,
+               REDIS_URL=live_settings.redis_url, SECRET_KEY="test-secret-key",
+               LOAD_EXAMPLES="false", DATA_DIR=str(live_settings.data_dir))
+    command = [sys.executable, "-m", "backend.cli", "orders", "reprocess", "--state", "failed",
+               "--blueprint", "re-bp", "--from", "failed"]
+
+    async def waybill(*extra):
+        process = await asyncio.create_subprocess_exec(
+            *command, *extra, env=env, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        out, err = await process.communicate()
+        assert process.returncode == 0, err.decode()
+        return " ".join(out.decode().split())
+
+    assert await waybill("--dry-run") == "3 order(s) would run again; restarting at: {'b': 3}"
+    assert (await get_order("p1"))["state"] == "failed"
+    assert await waybill() == "3 order(s) queued again; restarting at: {'b': 3}"
+    await run_worker()
+    for order_id in ORDERS:
+        order = await get_order(order_id)
+        assert order["state"] == "completed", order["error"]
+        assert step_runs(order)[-2:] == [("b", 1, "completed"), ("end", 1, "completed")]
