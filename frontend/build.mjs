@@ -1,6 +1,7 @@
 // Bundles the browser code into backend/static/build/ (gitignored): `npm run build`.
 //   htmx.js    htmx 4 with its SSE extension, for every page
 //   editor.js  the blueprint editor island (X6), for /blueprints/{id}
+//   pages.js   small behaviours of the other pages (the orders list's selection)
 // `node frontend/build.mjs --watch` rebuilds on change.
 import * as esbuild from "esbuild";
 import { fileURLToPath } from "node:url";
@@ -14,6 +15,7 @@ const options = {
   entryPoints: {
     htmx: "frontend/src/htmx.js",
     editor: "frontend/src/editor/main.js",
+    pages: "frontend/src/pages.js",
   },
   outdir: "backend/static/build",
   bundle: true,

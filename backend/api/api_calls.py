@@ -6,8 +6,9 @@ from fastapi import APIRouter, Path, status
 
 from backend.api_calls import service
 from backend.api_calls.schemas import ApiCallList, ApiCallPublic, ApiCallSpec
+from backend.api_calls.try_it import TryRequest, TryResult, try_api_call
 from backend.blueprints.schemas import ID_PATTERN
-from backend.deps import SessionDep
+from backend.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api-calls", tags=["api calls"])
 ApiCallId = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -37,3 +38,12 @@ async def update_api_call(api_call_id: ApiCallId, spec: ApiCallSpec,
 @router.delete("/{api_call_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_api_call(api_call_id: ApiCallId, session: SessionDep) -> None:
     await service.delete_api_call(session=session, api_call_id=api_call_id)
+
+
+@router.post("/{api_call_id}/try")
+async def try_it(api_call_id: ApiCallId, body: TryRequest, session: SessionDep,
+                 settings: SettingsDep) -> TryResult:
+    """Send the call once with sample arguments, through the worker's checks (destination
+    rules, credentials, redaction, size caps); `mock` answers with its mock response."""
+    return await try_api_call(session=session, settings=settings, api_call_id=api_call_id,
+                              body=body)

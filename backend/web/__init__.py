@@ -3,10 +3,11 @@
 from fastapi import APIRouter, Depends
 
 from backend.deps import require_login
-from backend.web import auth, blueprints
+from backend.web import api_calls, auth, blueprints, credentials, dashboard, orders, variables
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 pages = APIRouter(dependencies=[Depends(require_login)])
-pages.include_router(blueprints.router)
+for feature in (dashboard, blueprints, orders, api_calls, credentials, variables):
+    pages.include_router(feature.router)
 router.include_router(pages)

@@ -7,6 +7,8 @@ from pathlib import Path
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
+from backend.web import formats
+
 BACKEND = Path(__file__).resolve().parents[1]
 STATIC = BACKEND / "static"
 
@@ -37,5 +39,13 @@ def csrf_token(request: Request) -> str:
     return auth.csrf_token(settings, session)
 
 
+def live_updates(request: Request) -> bool:
+    """Whether pages can follow orders live (the web process has Redis)."""
+    state = getattr(request.app.state, "waybill", None)
+    return getattr(state, "redis", None) is not None
+
+
 templates.env.globals["asset"] = asset
+templates.env.globals["live_updates"] = live_updates
 templates.env.globals["csrf_token"] = csrf_token
+templates.env.filters.update(formats.FILTERS)

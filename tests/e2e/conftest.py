@@ -1,8 +1,11 @@
-"""Browser tests: a real `waybill web` (uvicorn in a subprocess, a temporary SQLite file, the
-example blueprints loaded) driven by headless Debian Chromium through Playwright's async API.
+"""Browser tests: a real `waybill dev` (web, worker, embedded Redis and the demo services, in
+subprocesses, on a temporary SQLite file, the example blueprints loaded) driven by headless
+Debian Chromium through Playwright's async API.
 
 The server and the browser are started once per session; every test gets a fresh browser
 context (no shared cookies or storage) and fails if the page threw an uncaught error.
+Tests that run orders make blueprints and API calls of their own (see `flows.py`), so they
+do not depend on each other's orders.
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
+ADMIN_TOKEN = "e2e-admin-token"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -42,36 +48,52 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"waybill web exited:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(f"waybill dev exited:\n{log.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=1) as answer:
                 if answer.status == 200:
                     return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"waybill web did not become healthy:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(f"waybill dev did not become healthy:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of a running `waybill web` with the examples loaded."""
-    _ensure_bundle()
-    folder = tmp_path_factory.mktemp("e2e")
+@contextmanager
+def _running(folder: Path, command: str, **env: str) -> Iterator[str]:
+    """`waybill <command>` on a free port with its own SQLite file; its base URL."""
     port = _free_port()
-    env = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'e2e.db'}",
-               LOAD_EXAMPLES="true", REDIS_URL="", ADMIN_TOKEN="", DATA_DIR=str(folder / "data"))
+    environ = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'e2e.db'}",
+                   LOAD_EXAMPLES="true", REDIS_URL="", ADMIN_TOKEN="",
+                   DATA_DIR=str(folder / "data")) | env
     log = folder / "server.log"
     waybill = Path(sys.executable).parent / "waybill"
     with log.open("wb") as out:
-        process = subprocess.Popen([str(waybill), "web", "--port", str(port)], cwd=folder,
-                                   env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([str(waybill), command, "--port", str(port)], cwd=folder,
+                                   env=environ, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process, log)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        process.terminate()  # `dev` stops its web, worker and Redis children
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of a running `waybill dev` with the examples loaded; its demo services
+    are at `<url>/demo` (and in `variables.demo_url`)."""
+    _ensure_bundle()
+    with _running(tmp_path_factory.mktemp("e2e"), "dev") as url:
+        yield url
+
+
+@pytest.fixture
+def guarded_server(tmp_path: Path) -> Iterator[str]:
+    """A `waybill web` with ADMIN_TOKEN set (people log in; unsafe requests need CSRF)."""
+    _ensure_bundle()
+    with _running(tmp_path, "web", ADMIN_TOKEN=ADMIN_TOKEN) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +115,10 @@ async def page(browser: Browser, server: str) -> AsyncIterator[Page]:
     yield tab
     await context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+async def http(server: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The JSON API of the running server."""
+    async with httpx.AsyncClient(base_url=server, timeout=15) as client:
+        yield client

@@ -36,6 +36,8 @@ export const api = {
   checkExpression: (expression, kind) => request("POST", "/api/expressions/check", { expression, kind }),
   testRun: (id, body) => request("POST", `/api/blueprints/${enc(id)}/test-run`, body),
   order: (orderId) => request("GET", `/api/orders/${enc(orderId)}`),
+  signal: (orderId, name, payload) => request("POST", `/api/orders/${enc(orderId)}/signals/${enc(name)}`, payload),
+  cancel: (orderId) => request("POST", `/api/orders/${enc(orderId)}/cancel`),
 };
 
 /** One line for a failed call: the API's detail (and its first error), or the HTTP status. */

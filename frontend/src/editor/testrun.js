@@ -1,7 +1,11 @@
 // Test runs: start an order on the saved draft, then light up the nodes as its steps run and
 // fill the run tray's timeline. Any SSE event from the order triggers a refetch of the order,
 // and a slow poll covers a dropped stream, so the view never depends on an event's exact shape.
+// Once the order is final, the steps it did not take are greyed out as skipped; while it waits
+// for a signal, the tray can send one.
 import { api, describeFailure } from "./api.js";
+import { nodeOf } from "./convert.js";
+import { stepRow, tone } from "./runsteps.js";
 import { toast } from "./toast.js";
 
 const EVENTS = ["snapshot", "step_started", "step_finished", "order_state", "message"];
@@ -9,31 +13,21 @@ const FINAL = new Set(["completed", "failed", "cancelled"]);
 const LOOK = {
   running: "#2563eb", done: "#16a34a", failed: "#dc2626", retrying: "#d97706", waiting: "#0891b2",
 };
-
-function tone(status) {
-  const s = String(status || "");
-  if (/fail|error|cancel/.test(s)) return "failed";
-  if (/retry/.test(s)) return "retrying";
-  if (/complet|succe|done|ok/.test(s)) return "done";
-  if (/run|start/.test(s)) return "running";
-  return "waiting";
-}
-
-function seconds(step) {
-  if (!step.started_at || !step.finished_at) return "";
-  const ms = new Date(step.finished_at) - new Date(step.started_at);
-  if (!Number.isFinite(ms)) return "";
-  return ms < 1000 ? `${Math.max(1, Math.round(ms))} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
+const SKIPPED_CLASS = "wb-skipped";
 
 export function createTestRun(editor, root) {
   const dialog = root.querySelector("#testrun-dialog");
   const tray = root.querySelector("#run-tray");
   const list = tray.querySelector("[data-run-steps]");
   const state = tray.querySelector("[data-run-state]");
+  const skippedLine = tray.querySelector("[data-run-skipped]");
+  const signalForm = tray.querySelector("[data-run-signal]");
+  const cancelButton = tray.querySelector("[data-run-cancel]");
   let source = null;
   let poll = null;
   let lit = [];
+  let current = null;
+  let opened = new Set();
 
   function open() {
     if (editor.readOnly) return;
@@ -44,11 +38,15 @@ export function createTestRun(editor, root) {
   }
 
   function clearLights() {
-    for (const cell of lit) if (editor.graph.hasCell(cell)) cell.setAttrs({ ring: { stroke: "none", strokeDasharray: null } });
+    for (const cell of lit) {
+      if (!editor.graph.hasCell(cell)) continue;
+      cell.setAttrs({ ring: { stroke: "none", strokeDasharray: null } });
+      editor.graph.findViewByCell(cell)?.container.classList.remove(SKIPPED_CLASS);
+    }
     lit = [];
   }
 
-  function light(steps) {
+  function light(steps, final) {
     clearLights();
     const last = new Map();
     for (const step of steps) last.set(step.node, step);
@@ -59,36 +57,34 @@ export function createTestRun(editor, root) {
       cell.setAttrs({ ring: { stroke: LOOK[look], strokeDasharray: look === "running" ? "6 4" : null } });
       lit.push(cell);
     }
+    const skipped = final ? editor.graph.getNodes().filter((cell) => !last.has(nodeOf(cell).id)) : [];
+    for (const cell of skipped) {
+      editor.graph.findViewByCell(cell)?.container.classList.add(SKIPPED_CLASS);
+      lit.push(cell);
+    }
+    return skipped.map((cell) => nodeOf(cell).id);
   }
 
-  function row(step) {
-    const item = document.createElement("li");
-    item.className = `run-step run-${tone(step.status)}`;
-    const head = document.createElement("div");
-    head.className = "run-step-head";
-    const node = document.createElement("strong");
-    node.textContent = step.node;
-    const status = document.createElement("span");
-    status.className = "run-status";
-    status.textContent = `${step.status}${step.attempt > 1 ? ` · attempt ${step.attempt}` : ""}`;
-    const time = document.createElement("small");
-    time.textContent = seconds(step);
-    head.append(node, status, time);
-    item.append(head);
-    if (step.error) {
-      const error = document.createElement("div");
-      error.className = "run-error";
-      error.textContent = typeof step.error === "string" ? step.error : step.error.message || JSON.stringify(step.error);
-      item.append(error);
+  function showSkipped(ids) {
+    skippedLine.hidden = !ids.length;
+    skippedLine.replaceChildren(`Skipped (not on the path taken): `, ...ids.flatMap((id, i) => {
+      const code = document.createElement("code");
+      code.textContent = id;
+      code.addEventListener("click", () => editor.reveal({ node: id }));
+      return i ? [", ", code] : [code];
+    }));
+  }
+
+  function showSignal(order) {
+    const waiting = order.state === "waiting";
+    const node = waiting ? editor.findNode(order.current_node) : null;
+    const name = node?.getData()?.node?.signal || "";
+    if (waiting && signalForm.hidden) {
+      signalForm.elements.name.value = name;
+      signalForm.querySelector("[data-signal-name]").textContent = name || "a signal";
+      signalForm.querySelector("[data-signal-error]").textContent = "";
     }
-    if (step.saved && Object.keys(step.saved).length) {
-      const saved = document.createElement("code");
-      saved.className = "run-saved";
-      saved.textContent = JSON.stringify(step.saved);
-      item.append(saved);
-    }
-    item.addEventListener("click", () => editor.reveal({ node: step.node }));
-    return item;
+    signalForm.hidden = !waiting;
   }
 
   function stop() {
@@ -100,19 +96,25 @@ export function createTestRun(editor, root) {
 
   async function refresh(orderId) {
     const result = await api.order(orderId);
-    if (!result.ok) return;
+    if (!result.ok || orderId !== current) return;
     const order = result.data;
     const steps = order.steps || [];
-    light(steps);
-    list.replaceChildren(...steps.map(row));
+    const final = FINAL.has(order.state);
+    showSkipped(light(steps, final));
+    list.replaceChildren(...steps.map((step, index) => stepRow(step, index, opened, (node) => editor.reveal({ node }))));
     state.textContent = order.state;
     state.dataset.tone = tone(order.state);
+    tray.dataset.state = order.state;
     tray.querySelector("[data-run-link]").href = `/orders/${encodeURIComponent(order.order_id)}`;
-    if (FINAL.has(order.state)) stop();
+    cancelButton.hidden = final;
+    showSignal(order);
+    if (final) stop();
   }
 
   function follow(orderId) {
     stop();
+    current = orderId;
+    opened = new Set();
     source = new EventSource(`/api/orders/${encodeURIComponent(orderId)}/events`);
     for (const name of EVENTS) source.addEventListener(name, () => refresh(orderId));
     poll = setInterval(() => refresh(orderId), 1500);
@@ -140,13 +142,48 @@ export function createTestRun(editor, root) {
     dialog.close();
     tray.hidden = false;
     list.replaceChildren();
+    signalForm.hidden = true;
+    skippedLine.hidden = true;
     tray.querySelector("[data-run-id]").textContent = result.data.order_id;
     toast("Test run started", "ok", 1500);
     follow(result.data.order_id);
   }
 
+  async function sendSignal(event) {
+    event.preventDefault();
+    const error = signalForm.querySelector("[data-signal-error]");
+    const name = signalForm.elements.name.value.trim();
+    let payload = null;
+    try {
+      const text = signalForm.elements.payload.value.trim();
+      payload = text ? JSON.parse(text) : null;
+    } catch (problem) {
+      error.textContent = `The payload is not valid JSON: ${problem.message}`;
+      return;
+    }
+    const result = await api.signal(current, name, payload);
+    if (!result.ok) { error.textContent = describeFailure(result); return; }
+    error.textContent = "";
+    signalForm.hidden = true;
+    toast(`Signal “${name}” sent`, "ok", 1500);
+    refresh(current);
+  }
+
+  async function cancel() {
+    const result = await api.cancel(current);
+    if (!result.ok) toast(`Could not cancel: ${describeFailure(result)}`, "error", 5000);
+    refresh(current);
+  }
+
   dialog.querySelector("form").addEventListener("submit", start);
   dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
-  tray.querySelector("[data-close]").addEventListener("click", () => { stop(); clearLights(); tray.hidden = true; });
+  signalForm.addEventListener("submit", sendSignal);
+  cancelButton.addEventListener("click", cancel);
+  tray.querySelector("[data-close]").addEventListener("click", () => {
+    stop();
+    clearLights();
+    current = null;
+    tray.hidden = true;
+  });
   return { open, stop };
 }

@@ -1,0 +1,86 @@
+"""Try an API call from the UI with sample arguments.
+
+The request goes through exactly what a worker uses (`engine.steps.Executor` over
+`engine.http.HttpCaller`): the same templates, credential application, destination checks
+(private addresses refused unless allow-listed, on every redirect), size caps and redaction.
+What comes back is what a step run would record: secrets never appear in it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.api_calls.schemas import ApiCallSpec
+from backend.api_calls.service import get_row, spec_of
+from backend.blueprints.schemas import Node, Strict
+from backend.config import Settings
+from backend.credentials.crypto import SecretBox
+from backend.credentials.service import open_secret
+from backend.engine.errors import StepError
+from backend.engine.expressions import ExpressionError
+from backend.engine.http import HttpCaller, OutboundPolicy, make_client
+from backend.engine.steps import CredentialValue, Executor
+from backend.errors import NotFound
+from backend.variables.service import as_scope
+
+TRY_NODE = "try_it"
+
+
+class TryRequest(Strict):
+    args: dict[str, Any] = Field(default_factory=dict, description="the node's `args`, evaluated")
+    input: dict[str, Any] = Field(default_factory=dict)
+    vars: dict[str, Any] = Field(default_factory=dict)
+    mock: bool = Field(default=False, description="answer with the API call's mock response")
+
+
+class TryResult(BaseModel):
+    ok: bool
+    request: dict[str, Any] | None = None
+    response: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+async def _credentials(session: AsyncSession, settings: Settings,
+                       spec: ApiCallSpec) -> dict[str, CredentialValue]:
+    if not spec.credential:
+        return {}
+    try:
+        row, secret = await open_secret(session=session, credential_id=spec.credential,
+                                        box=SecretBox(settings.resolved_secret_key))
+    except NotFound:
+        return {}  # the executor answers `unknown_credential`
+    return {row.id: CredentialValue(row.type, row.meta, secret)}
+
+
+def _scope(body: TryRequest, variables: dict[str, Any]) -> dict[str, Any]:
+    order = {"id": f"try-{uuid.uuid4().hex[:12]}", "blueprint": None, "version": None}
+    return {"input": body.input, "vars": body.vars, "order": order, "variables": variables}
+
+
+async def try_api_call(*, session: AsyncSession, settings: Settings, api_call_id: str,
+                       body: TryRequest) -> TryResult:
+    """Send the stored API call once (no retries) and answer what a step would record."""
+    spec = spec_of(await get_row(session=session, api_call_id=api_call_id))
+    credentials = await _credentials(session, settings, spec)
+    scope = _scope(body, await as_scope(session=session))
+    node = Node(id=TRY_NODE, type="api_call", api_call=spec.id)
+    async with make_client(settings.http_transport) as client:
+        caller = HttpCaller(client, OutboundPolicy(settings.outbound_allow),
+                            settings.max_response_bytes)
+        executor = Executor(caller, {spec.id: spec}, credentials, mock=body.mock,
+                            stored_response_bytes=settings.stored_response_bytes)
+        try:
+            result = await executor.call_api(spec.id, body.args, scope, node)
+        except StepError as exc:
+            error = exc.as_dict()
+            details = error.pop("details", {})
+            return TryResult(ok=False, request=details.get("request"),
+                             response=details.get("response"), error=error)
+        except ExpressionError as exc:
+            return TryResult(ok=False, error={"code": "expression", "message": str(exc),
+                                              "transient": False})
+    return TryResult(ok=True, request=result.request, response=result.stored)

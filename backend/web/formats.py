@@ -1,0 +1,75 @@
+"""Jinja filters for values on pages: JSON shown as text, times, durations, short counts.
+Each returns plain text; the template's autoescape makes it safe."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+
+def pretty(value: Any) -> str:
+    """JSON for a <pre>: indented, non-ASCII kept, anything else as its string."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=False)
+
+
+def compact(value: Any, limit: int = 120) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def when(moment: datetime | None) -> str:
+    """A moment in UTC, to the second."""
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _span(seconds: float) -> str:
+    """`42 s`, `3 min 5 s`, `2 h 5 min`, `2 d 23 h`: two units while the first is small."""
+    whole = round(abs(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min" + (f" {rest} s" if rest and minutes < 10 else "")
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h" + (f" {minutes} min" if minutes and hours < 10 else "")
+    days, hours = divmod(hours, 24)
+    return f"{days} d" + (f" {hours} h" if hours and days < 10 else "")
+
+
+def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    """`5 min ago`, or `in 2 d 23 h` for a moment still to come."""
+    if moment is None:
+        return ""
+    delta = ((now or datetime.now(UTC)) - moment).total_seconds()
+    if -1 < delta < 5:
+        return "just now"
+    return f"{_span(delta)} ago" if delta > 0 else f"in {_span(delta)}"
+
+
+def duration(started: datetime | None, finished: datetime | None) -> str:
+    """How long a step took: `12 ms`, `1.4 s`, `3 min 2 s`."""
+    if started is None or finished is None:
+        return ""
+    ms = (finished - started).total_seconds() * 1000
+    if ms < 1000:
+        return f"{max(ms, 0):.0f} ms" if ms >= 1 else "<1 ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    return _span(ms / 1000)
+
+
+def count(value: int) -> str:
+    """`987`, `12.3k`, `1.2M`."""
+    if value < 10_000:
+        return f"{value:,}"
+    if value < 1_000_000:
+        return f"{value / 1000:.1f}k".replace(".0k", "k")
+    return f"{value / 1_000_000:.1f}M".replace(".0M", "M")
+
+
+FILTERS = {"pretty": pretty, "compact": compact, "when": when, "ago": ago,
+           "duration": duration, "count": count}

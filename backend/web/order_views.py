@@ -1,0 +1,138 @@
+"""What the order pages need beyond the orders service: the list's filter as typed in a form
+(blanks ignored), links that keep it, and the timeline's view of an order (its steps with
+the blueprint's node names and types, the steps not taken, the signal it waits for)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from pydantic import ValidationError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.blueprints.models import BlueprintVersion
+from backend.orders import service
+from backend.orders.models import FINAL_STATES, Order, OrderState
+from backend.orders.schemas import OrderFilter, OrderPublic, StepRunPublic
+from backend.orders.stats import STATES
+
+FILTER_FIELDS = ("state", "blueprint", "version", "failed_node", "order_id", "test")
+TEST_CHOICES = {"": False, "only": True, "all": None}
+PAGE_SIZE = 50
+
+
+@dataclass
+class ListQuery:
+    where: OrderFilter
+    cursor: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        """The query string's fields (blanks left out), with `changes` applied."""
+        values = self.where.model_dump()
+        values["test"] = {True: "only", None: "all"}.get(values["test"], "")
+        values["cursor"] = self.cursor
+        values.update(changes)
+        return {key: str(value) for key, value in values.items()
+                if value not in (None, "") and key in (*FILTER_FIELDS, "cursor")}
+
+    def url(self, **changes: Any) -> str:
+        query = urlencode(self.params(**changes))
+        return "/orders" + (f"?{query}" if query else "")
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.params(state=None, cursor=None))
+
+
+def list_query(params: Any) -> ListQuery:
+    """The list's filter from a query string or form; bad fields are dropped and reported."""
+    raw = {key: str(params.get(key, "")).strip() for key in FILTER_FIELDS}
+    values: dict[str, Any] = {key: value for key, value in raw.items() if value and key != "test"}
+    values["test"] = TEST_CHOICES.get(raw["test"], False)
+    if values.get("state") not in (None, *STATES):
+        values.pop("state")
+    errors = []
+    try:
+        where = OrderFilter.model_validate(values)
+    except ValidationError as exc:
+        bad = {str(error["loc"][0]) for error in exc.errors()}
+        errors = [f"Ignored {name}: {raw[name]!r}" for name in sorted(bad)]
+        where = OrderFilter.model_validate({k: v for k, v in values.items() if k not in bad})
+    cursor = str(params.get("cursor", "")).strip() or None
+    return ListQuery(where=where, cursor=cursor, errors=errors)
+
+
+# -- the timeline ------------------------------------------------------------------------------
+
+
+TYPE_NAMES = {"start": "start", "api_call": "API call", "function": "function",
+              "condition": "condition", "sleep": "sleep", "wait_signal": "wait for signal",
+              "end": "end"}
+
+
+@dataclass
+class StepView:
+    step: StepRunPublic
+    type: str
+    label: str
+    index: int
+
+    @property
+    def type_name(self) -> str:
+        return TYPE_NAMES.get(self.type, self.type)
+
+
+@dataclass
+class Timeline:
+    order: OrderPublic
+    nodes: dict[str, dict[str, Any]]
+    steps: list[StepView]
+    skipped: list[str]
+    waiting_for: str | None
+    final: bool
+    open_step: int | None = None
+
+    @property
+    def next_node(self) -> str | None:
+        """The step the order goes on with, when no step run shows it yet."""
+        order = self.order
+        if self.final or order.state == OrderState.pending or not order.current_node:
+            return None
+        last = self.steps[-1].step if self.steps else None
+        return None if last and last.node == order.current_node else order.current_node
+
+
+async def _definition(session: AsyncSession, order_id: str) -> dict[str, Any]:
+    row = (await session.exec(select(Order.definition, Order.blueprint_id, Order.version)
+                              .where(Order.order_id == order_id))).first()
+    if row is None:
+        return {}
+    definition, blueprint_id, version = row
+    if definition is None and version is not None:
+        pinned = await session.get(BlueprintVersion, (blueprint_id, version))
+        definition = pinned.definition if pinned else None
+    return dict(definition or {})
+
+
+def _node_index(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {node["id"]: node for node in definition.get("nodes", []) if "id" in node}
+
+
+async def timeline(*, session: AsyncSession, order_id: str) -> Timeline:
+    """The order, every attempt of every step, and what the blueprint says about them."""
+    order = await service.get_order(session=session, order_id=order_id)
+    nodes = _node_index(await _definition(session, order_id))
+    steps = [StepView(step, nodes.get(step.node, {}).get("type", "step"),
+                      nodes.get(step.node, {}).get("label") or step.node, index)
+             for index, step in enumerate(order.steps)]
+    final = order.state in FINAL_STATES
+    visited = {step.node for step in order.steps}
+    skipped = [node_id for node_id in nodes if node_id not in visited] if final else []
+    waiting = order.current_node if order.state == OrderState.waiting else None
+    failed = [view.index for view in steps if view.step.status == "failed"]
+    return Timeline(order=order, nodes=nodes, steps=steps, skipped=skipped,
+                    waiting_for=nodes.get(waiting or "", {}).get("signal"), final=final,
+                    open_step=failed[-1] if failed else None)

@@ -1,0 +1,89 @@
+"""The editor's test run tray: steps light up, the steps not taken are shown as skipped, each
+step's request and response unfold, and a run waiting for a signal can be sent one."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.e2e.flows import put_api_call, put_variable, refunds_call, signal_step
+from tests.e2e.helpers import create_blueprint, open_editor
+
+pytestmark = pytest.mark.browser
+SKIPPED = re.compile(r"\bwb-skipped\b")
+
+
+def branching_doc(blueprint_id: str) -> dict:
+    return {
+        "id": blueprint_id, "name": "Branching run",
+        "sample_input": {"go": "yes"},
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "check", "type": "condition", "expression": "input.go == 'yes'"},
+            {"id": "call", "type": "api_call", "api_call": "e2e-run-call", "save": {"n": "response.status"}},
+            {"id": "done", "type": "end", "status": "completed"},
+            {"id": "other_end", "type": "end", "status": "completed"},
+        ],
+        "edges": [{"source": "start", "target": "check"},
+                  {"source": "check", "target": "call", "kind": "true"},
+                  {"source": "check", "target": "other_end", "kind": "false"},
+                  {"source": "call", "target": "done"}],
+        "layout": {"start": {"x": 0, "y": 0}, "check": {"x": 260, "y": 0}, "call": {"x": 520, "y": -80},
+                   "done": {"x": 780, "y": -80}, "other_end": {"x": 520, "y": 100}},
+    }
+
+
+async def start_run(page: Page, payload: str | None = None, mock: bool = True) -> None:
+    await page.click("[data-action=test-run]")
+    if payload is not None:
+        await page.fill("#testrun-dialog textarea[name=input]", payload)
+    await page.locator("#testrun-dialog input[name=mock]").set_checked(mock)
+    await page.click("#testrun-dialog button[type=submit]")
+    await expect(page.locator("#run-tray")).to_be_visible()
+
+
+async def test_skipped_steps_and_step_details(page: Page, http: httpx.AsyncClient, server: str) -> None:
+    await put_variable(http, "e2e_run_fail", "0")
+    await put_api_call(http, refunds_call("e2e-run-call", "e2e_run_fail"))
+    await create_blueprint(server, branching_doc("e2e-run"))
+    await open_editor(page, "e2e-run")
+    await start_run(page)
+    await expect(page.locator("#run-tray [data-run-state]")).to_have_text("completed")
+    await expect(page.locator("#run-tray .run-step")).to_have_count(4)
+    await expect(page.locator("[data-run-skipped]")).to_contain_text("other_end")
+    skipped = page.locator('#canvas [data-cell-id="n:other_end"]')
+    await expect(skipped).to_have_class(SKIPPED)
+    await expect(page.locator('#canvas [data-cell-id="n:call"]')).not_to_have_class(SKIPPED)
+    call = page.locator("#run-tray .run-step[data-node=call]")
+    await call.locator("summary").click()
+    await expect(call.locator(".run-json").first).to_contain_text('"mocked": true')
+    await expect(page.locator("[data-run-cancel]")).to_be_hidden()
+
+    await start_run(page, '{"go": "no"}', mock=False)  # another run: the other branch
+    await expect(page.locator("#run-tray [data-run-state]")).to_have_text("completed")
+    await expect(page.locator("[data-run-skipped]")).to_contain_text("call")
+    await expect(skipped).not_to_have_class(SKIPPED)
+
+
+async def test_a_waiting_run_takes_a_signal_from_the_tray(page: Page, server: str) -> None:
+    doc = {"id": "e2e-run-signal", "name": "Run with a signal",
+           "nodes": [{"id": "start", "type": "start"}, signal_step("approved"),
+                     {"id": "done", "type": "end", "status": "completed", "result": "vars.approved_by"}],
+           "edges": [{"source": "start", "target": "approval"}, {"source": "approval", "target": "done"}],
+           "layout": {"start": {"x": 0, "y": 0}, "approval": {"x": 260, "y": 0}, "done": {"x": 520, "y": 0}}}
+    await create_blueprint(server, doc)
+    await open_editor(page, "e2e-run-signal")
+    await start_run(page, "{}")
+    form = page.locator("[data-run-signal]")
+    await expect(form).to_be_visible()
+    await expect(form.locator("[data-signal-name]")).to_have_text("approved")
+    await expect(page.locator("[data-run-cancel]")).to_be_visible()
+    await form.locator("textarea[name=payload]").fill('{"by": "<b>tray</b>"}')
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator("#run-tray [data-run-state]")).to_have_text("completed")
+    await expect(form).to_be_hidden()
+    saved = page.locator("#run-tray .run-step[data-node=approval] .run-saved")
+    await expect(saved).to_contain_text("<b>tray</b>")  # text, not markup
