@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     poll_delay_s: float = Field(default=0.05, description="how often an idle worker polls Redis "
                                 "(new jobs wake it at once)")
     http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    worker_metrics_port: int = Field(default=0, description="a worker's /metrics port (0: off)")
 
     outbound_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = 1_000_000

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+import prometheus_client
 from arq.worker import Worker, func
 from redis.asyncio import Redis
 
@@ -39,6 +40,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     runner = Runner(db.make_sessionmaker(engine), await connect_redis(settings.redis_url), caller,
                     settings)
     ctx.update(engine=engine, client=client, runner=runner, tasks=[])
+    if settings.worker_metrics_port:
+        prometheus_client.start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
     await sweep(runner.sessions, runner.redis, settings)
     if ctx.get("loops", True):
         ctx["tasks"] = [asyncio.create_task(sweep_loop(runner, settings)),

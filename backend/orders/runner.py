@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend import events
+from backend import events, metrics
 from backend.api_calls.service import all_specs
 from backend.blueprints.models import BlueprintVersion
 from backend.config import Settings
@@ -91,6 +91,7 @@ class Runner:
             started = utcnow()
             step = await take_step(plan, view, executor)
             changes = _changes(step, view, utcnow(), self.settings.lease_s)
+            _measure(plan, step, started, changes["updated_at"])
             signal_id = signal[0] if signal and step.consumed_signal else None
             if not await self._commit(order_pk, token, step, changes, signal_id, started):
                 return False
@@ -200,6 +201,14 @@ def _move(view: OrderView, step: Step, changes: dict[str, Any]) -> None:
     view.vars = changes.get("vars", view.vars)
     if step.status == "failed":
         view.error = step.error
+
+
+def _measure(plan: Plan, step: Step, started: datetime, finished: datetime) -> None:
+    node_type = plan.nodes[step.node].type
+    metrics.STEPS.labels(node_type, step.status).inc()
+    metrics.STEP_SECONDS.labels(node_type).observe((finished - started).total_seconds())
+    if not isinstance(step.outcome, Advance):
+        metrics.ACTIVATIONS.labels(type(step.outcome).__name__.lower()).inc()
 
 
 def _started_event(view: OrderView) -> dict[str, Any]:

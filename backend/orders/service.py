@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend import events
+from backend import events, metrics
 from backend.blueprints.models import Blueprint, BlueprintVersion
 from backend.blueprints.schemas import BlueprintDoc
 from backend.blueprints.service import check, get_row
@@ -72,6 +72,7 @@ async def published_definition(session: AsyncSession, blueprint_id: str) -> tupl
 
 async def _insert(session: AsyncSession, redis: ArqRedis | None, order: Order) -> Order:
     await insert_new(session, order, f"An order with id {order.order_id!r}")
+    metrics.ORDERS_CREATED.labels(order.blueprint_id, str(order.test).lower()).inc()
     if redis is not None and order.dispatch == "immediate":
         await enqueue_activation(redis, order.id or 0, order.wake_at)
     return order
