@@ -269,9 +269,13 @@ async def main() -> None:
             print(f"inserting {args.orders:,} orders…")
             seconds = await fill(state.engine, args.orders)
             print(f"inserted in {seconds:.1f} s ({args.orders / seconds:,.0f} orders/s)")
-        if state.engine.dialect.name == "sqlite":
-            async with state.engine.begin() as connection:
+        async with state.engine.connect() as connection:  # fresh statistics, as in steady state
+            if state.engine.dialect.name == "sqlite":
                 await connection.execute(text("ANALYZE"))
+                await connection.commit()
+            else:
+                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await autocommit.execute(text("VACUUM ANALYZE orders"))
         async with state.sessions() as session:
             oldest = (await session.exec(select(func.min(ORDERS.c.id)))).one()[0]
             newest = (await session.exec(select(ORDERS.c.order_id).order_by(ORDERS.c.id.desc())
