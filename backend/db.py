@@ -73,6 +73,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # order ids are case-sensitive; this also lets `order_id LIKE 'prefix%'` use its index
+    cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.close()
 
 
@@ -88,9 +90,16 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the database to the newest migration (run at every start)."""
+    """Bring the database to the newest migration (run at every start). Processes starting
+    together (`waybill dev` starts web and worker at once) take turns: the first migrates,
+    the others then find the database at head."""
 
     def _upgrade(connection: Connection) -> None:
+        if connection.dialect.name == "sqlite":
+            # pysqlite runs DDL outside any transaction unless one is begun explicitly
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(8243772601)")
         command.upgrade(alembic_config(connection), "head")
 
     async with engine.begin() as connection:

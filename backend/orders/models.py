@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from backend.db import JSONType, UTCDateTime, utcnow
@@ -35,6 +35,12 @@ class Order(SQLModel, table=True):
         Index("ix_orders_failed_node_id", "failed_node", "id"),
         Index("ix_orders_wake_at", "wake_at"),
         Index("ix_orders_dispatch_state", "dispatch", "state", "id"),
+        # migration 0002: live counts, and (SQLite only) orders finished per minute
+        Index("ix_orders_test_blueprint_state", "test", "blueprint_id", "state"),
+        Index("ix_orders_finished", "state", "updated_at",
+              sqlite_where=text("state IN ('completed', 'failed')")).ddl_if(dialect="sqlite"),
+        Index("ix_orders_order_id_pattern", "order_id",
+              postgresql_ops={"order_id": "varchar_pattern_ops"}).ddl_if(dialect="postgresql"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from arq.connections import ArqRedis
 from jsonschema import Draft202012Validator
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -200,37 +201,72 @@ async def wake_now(*, session: AsyncSession, redis: ArqRedis | None, order_id: s
     return order
 
 
-async def _selected(session: AsyncSession, request: ReprocessRequest) -> list[Order]:
-    query = select(Order).where(col(Order.state).in_(FINAL_STATES)).order_by(col(Order.id))
+def _selection(query: Any, request: ReprocessRequest) -> Any:
+    """`query` narrowed to the finished orders a reprocess request picks."""
+    query = query.where(col(Order.state).in_(FINAL_STATES))
     if request.order_ids is not None:
-        query = query.where(col(Order.order_id).in_(request.order_ids))
-    else:
-        query = _filtered(query, request.filter or OrderFilter())
-    return list(await session.exec(query))
+        return query.where(col(Order.order_id).in_(request.order_ids))
+    return _filtered(query, request.filter or OrderFilter())
+
+
+async def _selected(session: AsyncSession, request: ReprocessRequest) -> list[Order]:
+    return list(await session.exec(_selection(select(Order), request).order_by(col(Order.id))))
+
+
+async def _start_of(session: AsyncSession, plans: dict, blueprint_id: str, version: int | None,
+                    definition: dict | None) -> str:
+    """The start node of a version (looked up once per request), or of a test run's draft."""
+    if definition is not None:
+        return Plan.from_definition(definition).start
+    if (blueprint_id, version) not in plans:
+        pinned = await session.get(BlueprintVersion, (blueprint_id, version))
+        assert pinned is not None, f"orders pin a missing version {blueprint_id} v{version}"
+        plans[(blueprint_id, version)] = Plan.from_definition(pinned.definition).start
+    return plans[(blueprint_id, version)]
+
+
+async def _preview(session: AsyncSession, request: ReprocessRequest) -> ReprocessAnswer:
+    """A dry run counted by the database, without loading the orders."""
+    plans: dict = {}
+    steps: Counter[str] = Counter()
+    failed_first = request.from_ == "failed"
+    published = _selection(select(Order.blueprint_id, Order.version, Order.failed_node,
+                                  func.count()), request).where(col(Order.version).is_not(None))
+    for blueprint_id, version, failed_node, count in await session.exec(
+            published.group_by(Order.blueprint_id, Order.version, Order.failed_node)):
+        node = failed_node if failed_first and failed_node else await _start_of(
+            session, plans, blueprint_id, version, None)
+        steps[node] += count
+    tests = _selection(select(Order.blueprint_id, Order.definition, Order.failed_node), request)
+    for blueprint_id, definition, failed_node in await session.exec(
+            tests.where(col(Order.version).is_(None))):
+        steps[failed_node if failed_first and failed_node else await _start_of(
+            session, plans, blueprint_id, None, definition)] += 1
+    ids = await session.exec(_selection(select(Order.order_id), request)
+                             .order_by(col(Order.id)).limit(100))
+    return ReprocessAnswer(dry_run=True, count=sum(steps.values()), order_ids=list(ids),
+                           steps=dict(steps))
 
 
 async def _restart_node(session: AsyncSession, order: Order, plans: dict, from_: str) -> str:
     if from_ == "failed" and order.failed_node:
         return order.failed_node
-    key = (order.blueprint_id, order.version)
-    if key not in plans:
-        definition = order.definition or (
-            await session.get(BlueprintVersion, (order.blueprint_id, order.version))).definition
-        plans[key] = Plan.from_definition(definition).start
-    return plans[key]
+    return await _start_of(session, plans, order.blueprint_id, order.version, order.definition)
 
 
 async def reprocess(*, session: AsyncSession, redis: ArqRedis | None,
                     request: ReprocessRequest) -> ReprocessAnswer:
     """Reset finished orders to run again, from the start or from their failed step."""
+    if request.dry_run:
+        return await _preview(session, request)
     orders = await _selected(session, request)
     plans: dict = {}
     restart = {order.order_id: await _restart_node(session, order, plans, request.from_)
                for order in orders}
-    answer = ReprocessAnswer(dry_run=request.dry_run, count=len(orders),
+    answer = ReprocessAnswer(dry_run=False, count=len(orders),
                              order_ids=[order.order_id for order in orders[:100]],
                              steps=dict(Counter(restart.values())))
-    if request.dry_run or not orders:
+    if not orders:
         return answer
     now = utcnow()
     for order in orders:
