@@ -5,6 +5,7 @@ example round-tripped without a change to its logic."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -106,3 +107,38 @@ async def test_the_returns_example_round_trips_unchanged(page: Page, server: str
     assert logic(exported) == logic(original)
     assert exported["input_schema"] == original["input_schema"]
     assert exported["layout"].keys() == original["layout"].keys()
+
+
+WATCH_LIGHTS = """() => {
+  window.__lit = [];
+  const editor = window.waybillEditor;
+  setInterval(() => {
+    for (const cell of editor.graph.getNodes()) {
+      const id = cell.getData().node.id;
+      const stroke = (cell.getAttrs().ring || {}).stroke;
+      if (stroke === "#16a34a" && !window.__lit.includes(id)) window.__lit.push(id);
+    }
+  }, 5);
+}"""
+
+
+async def test_a_test_run_of_the_returns_example_lights_its_path_in_order(page: Page) -> None:
+    await open_editor(page, "returns-approved")
+    await page.evaluate(WATCH_LIGHTS)
+    await page.click("[data-action=test-run]")
+    payload = json.loads(await page.input_value("#testrun-dialog textarea[name=input]"))
+    assert payload["country"] == "US"  # prefilled from the blueprint's sample input
+    payload["country"] = "CA"
+    await page.fill("#testrun-dialog textarea[name=input]", json.dumps(payload))
+    await page.locator("#testrun-dialog input[name=mock]").set_checked(False)
+    await page.click("#testrun-dialog button[type=submit]")
+    await expect(page.locator("#run-tray [data-run-state]")).to_have_text("completed",
+                                                                         timeout=15_000)
+    lit = await page.evaluate("window.__lit")
+    path = ["start", "generate_response", "is_us", "ca_label", "create_return",
+            "record_workflow", "wants_cancel", "cancel_subscription", "wait_for_item",
+            "instant_refund", "update_match", "refund_order", "comment_ticket", "refunded"]
+    assert [node for node in lit if node in path] == path  # lit one after another, in order
+    assert "us_label" not in lit
+    await expect(page.locator('#canvas [data-cell-id="n:us_label"]')).to_have_class(
+        re.compile(r"\bwb-skipped\b"))
