@@ -1,4 +1,5 @@
-"""Order figures: counts by state, finished per minute over the last hour, recent failures."""
+"""Order figures: counts by state, finished per minute over the last hour, recent failures,
+the slowest and most-failing steps of the last hour."""
 
 from typing import Annotated
 
@@ -16,5 +17,7 @@ async def get_order_stats(
     session: SessionDep,
     blueprint: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
 ) -> OrderStats:
-    """Real orders only (test runs left out); counts are at most a few seconds old."""
+    """Real orders only (test runs left out); counts are at most a few seconds old, step
+    figures (p95 and mean step time, failed attempts and failure rate per blueprint and
+    step) at most ten."""
     return await order_stats(session=session, blueprint=blueprint)

@@ -68,6 +68,10 @@ class Order(SQLModel, table=True):
 
 class StepRun(SQLModel, table=True):
     __tablename__ = "step_runs"
+    __table_args__ = (
+        # migration 0003: the dashboard's slowest and most-failing steps of the last hour
+        Index("ix_step_runs_started_at", "started_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     order_pk: int = Field(foreign_key="orders.id", index=True, ondelete="CASCADE")
