@@ -1,5 +1,6 @@
 """The dashboard: orders by state, orders finished per minute over the last hour, recent
-failures; it refreshes itself when orders change."""
+failures, the slowest and most-failing steps of the last hour; it refreshes itself when
+orders change."""
 
 from __future__ import annotations
 

@@ -54,7 +54,11 @@ def duration(started: datetime | None, finished: datetime | None) -> str:
     """How long a step took: `12 ms`, `1.4 s`, `3 min 2 s`."""
     if started is None or finished is None:
         return ""
-    ms = (finished - started).total_seconds() * 1000
+    return millis((finished - started).total_seconds() * 1000)
+
+
+def millis(ms: float) -> str:
+    """A number of milliseconds as `<1 ms`, `12 ms`, `1.4 s`, `3 min 2 s`."""
     if ms < 1000:
         return f"{max(ms, 0):.0f} ms" if ms >= 1 else "<1 ms"
     if ms < 60_000:
@@ -72,4 +76,4 @@ def count(value: int) -> str:
 
 
 FILTERS = {"pretty": pretty, "compact": compact, "when": when, "ago": ago,
-           "duration": duration, "count": count}
+           "duration": duration, "millis": millis, "count": count}

@@ -1,6 +1,7 @@
 """What the order pages need beyond the orders service: the list's filter as typed in a form
 (blanks ignored), links that keep it, and the timeline's view of an order (its steps with
-the blueprint's node names and types, the steps not taken, the signal it waits for)."""
+the blueprint's node names and types, the steps not taken, the signal it waits for, and the
+blueprint the page's graph draws)."""
 
 from __future__ import annotations
 
@@ -94,6 +95,7 @@ class Timeline:
     waiting_for: str | None
     final: bool
     open_step: int | None = None
+    definition: dict[str, Any] = field(default_factory=dict)
 
     @property
     def next_node(self) -> str | None:
@@ -103,6 +105,14 @@ class Timeline:
             return None
         last = self.steps[-1].step if self.steps else None
         return None if last and last.node == order.current_node else order.current_node
+
+    @property
+    def latest(self) -> dict[str, str]:
+        """Each reached node's latest step-run status; the step it goes on with, the order's."""
+        found = {view.step.node: view.step.status for view in self.steps}
+        if self.next_node:
+            found[self.next_node] = self.order.state
+        return found
 
 
 async def _definition(session: AsyncSession, order_id: str) -> dict[str, Any]:
@@ -124,7 +134,8 @@ def _node_index(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 async def timeline(*, session: AsyncSession, order_id: str) -> Timeline:
     """The order, every attempt of every step, and what the blueprint says about them."""
     order = await service.get_order(session=session, order_id=order_id)
-    nodes = _node_index(await _definition(session, order_id))
+    definition = await _definition(session, order_id)
+    nodes = _node_index(definition)
     steps = [StepView(step, nodes.get(step.node, {}).get("type", "step"),
                       nodes.get(step.node, {}).get("label") or step.node, index)
              for index, step in enumerate(order.steps)]
@@ -135,4 +146,14 @@ async def timeline(*, session: AsyncSession, order_id: str) -> Timeline:
     failed = [view.index for view in steps if view.step.status == "failed"]
     return Timeline(order=order, nodes=nodes, steps=steps, skipped=skipped,
                     waiting_for=nodes.get(waiting or "", {}).get("signal"), final=final,
-                    open_step=failed[-1] if failed else None)
+                    open_step=failed[-1] if failed else None, definition=definition)
+
+
+def graph_boot(definition: dict[str, Any], api_calls: list[Any]) -> dict[str, Any]:
+    """What the order page's graph draws: the blueprint version's (or test run's draft's)
+    nodes, edges and layout, and the names of the API calls its nodes use."""
+    used = {node.get("api_call") for node in definition.get("nodes", [])}
+    shape = {key: definition.get(key) for key in ("id", "name", "nodes", "edges", "layout")}
+    return {"blueprint": shape,
+            "api_calls": [{"id": c.id, "name": c.name, "method": c.method}
+                          for c in api_calls if c.id in used]}

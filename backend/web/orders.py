@@ -14,6 +14,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlmodel import col, select
 
 from backend import events
+from backend.api_calls.service import list_api_calls
 from backend.blueprints.models import Blueprint
 from backend.deps import SessionDep, StateDep
 from backend.errors import WaybillError
@@ -21,7 +22,7 @@ from backend.orders import service, stats
 from backend.orders.schemas import ORDER_ID_PATTERN, ReprocessRequest
 from backend.web import bulk
 from backend.web.live import order_changes
-from backend.web.order_views import PAGE_SIZE, list_query, timeline
+from backend.web.order_views import PAGE_SIZE, graph_boot, list_query, timeline
 from backend.web.templating import is_htmx, templates
 
 router = APIRouter(prefix="/orders")
@@ -115,9 +116,13 @@ async def _timeline(request: Request, session: SessionDep, order_id: str,
     except WaybillError as exc:
         return _page(request, "not_found.html",
                      {"detail": exc.detail, "back": ("/orders", "Back to orders")}, 404)
-    context = {"view": view, "order": view.order, "flash": flash}
-    name = "orders/_timeline.html" if is_htmx(request) else "orders/timeline.html"
-    return _page(request, name, context, status)
+    context: dict[str, Any] = {"view": view, "order": view.order, "flash": flash}
+    if is_htmx(request):
+        return _page(request, "orders/_timeline.html", context, status)
+    if view.nodes:
+        calls = await list_api_calls(session=session)
+        context["graph"] = graph_boot(view.definition, calls)
+    return _page(request, "orders/timeline.html", context, status)
 
 
 @router.get("/{order_id}", response_class=HTMLResponse)

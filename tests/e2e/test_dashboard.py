@@ -1,5 +1,6 @@
 """The dashboard: orders by state (each a link to the list), finished per minute over the last
-hour, recent failures; it follows orders live."""
+hour, recent failures, the slowest and most-failing steps of the last hour; it follows
+orders live."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ pytestmark = pytest.mark.browser
 
 async def test_counts_chart_and_failures_follow_orders(page: Page, http: httpx.AsyncClient) -> None:
     await put_variable(http, "e2e_dash_fail", "always")
-    await put_api_call(http, refunds_call("e2e-dash-call", "e2e_dash_fail"))
+    slow = refunds_call("e2e-dash-call", "e2e_dash_fail")
+    slow["url"] += "&delay_ms=300"  # slower than any other step of the e2e runs
+    await put_api_call(http, slow)
     await publish(http, chain("e2e-dash", call_step("e2e-dash-call")))
     await create_orders(http, "e2e-dash", ["dash-1", "dash-2"])
     await wait_for(http, ["dash-1", "dash-2"], {"failed"})
@@ -33,6 +36,13 @@ async def test_counts_chart_and_failures_follow_orders(page: Page, http: httpx.A
     await expect(failures.locator("li[data-order=dash-2]")).to_contain_text("HTTP 500")
     await expect(failures.locator("li[data-order=dash-2]")).to_contain_text("e2e-dash · call")
     assert await page.locator(".chart .chart-bad").count() >= 1
+    slowest = page.locator("#slowest-steps tr[data-blueprint=e2e-dash][data-node=call]")
+    await expect(slowest).to_be_visible()
+    assert float((await slowest.locator(".figure").inner_text()).split()[0]) >= 300  # ms
+    failing = page.locator("#failing-steps tr[data-blueprint=e2e-dash][data-node=call]")
+    await expect(failing).to_contain_text("100%")
+    await expect(failing.locator("a")).to_have_attribute(
+        "href", "/orders?blueprint=e2e-dash&failed_node=call")
     failed = page.locator("[data-stat=failed] .stat-value")
     before = int(await failed.inner_text())
     assert before >= 2

@@ -1,5 +1,6 @@
-"""The editor's test run tray: steps light up, the steps not taken are shown as skipped, each
-step's request and response unfold, and a run waiting for a signal can be sent one."""
+"""The editor's test run tray: steps light up, the steps not taken are shown as skipped, a
+step clicked on the canvas after the run unfolds its request, response and saved values, and
+a run waiting for a signal can be sent one. The run's timeline draws the draft it ran."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.flows import put_api_call, put_variable, refunds_call, signal_step
-from tests.e2e.helpers import create_blueprint, open_editor
+from tests.e2e.helpers import create_blueprint, node_center, open_editor
 
 pytestmark = pytest.mark.browser
 SKIPPED = re.compile(r"\bwb-skipped\b")
@@ -58,14 +59,26 @@ async def test_skipped_steps_and_step_details(page: Page, http: httpx.AsyncClien
     await expect(skipped).to_have_class(SKIPPED)
     await expect(page.locator('#canvas [data-cell-id="n:call"]')).not_to_have_class(SKIPPED)
     call = page.locator("#run-tray .run-step[data-node=call]")
-    await call.locator("summary").click()
-    await expect(call.locator(".run-json").first).to_contain_text('"mocked": true')
+    await page.evaluate("window.waybillEditor.graph.centerCell(window.waybillEditor.findNode('call'))")
+    center = await node_center(page, "call")  # in the middle of the canvas, clear of the tray
+    await page.mouse.click(center["x"], center["y"])  # the step on the canvas, after the run
+    await expect(call).to_have_class(re.compile(r"\bis-focused\b"))
+    await expect(call.locator(".run-more")).to_have_attribute("open", "")
+    await expect(call.locator(".run-json").nth(0)).to_contain_text("Idempotency-Key")  # request
+    await expect(call.locator(".run-json").nth(1)).to_contain_text('"mocked": true')  # response
+    await expect(call.locator(".run-saved")).to_have_text('{"n":200}')
     await expect(page.locator("[data-run-cancel]")).to_be_hidden()
 
     await start_run(page, '{"go": "no"}', mock=False)  # another run: the other branch
     await expect(page.locator("#run-tray [data-run-state]")).to_have_text("completed")
     await expect(page.locator("[data-run-skipped]")).to_contain_text("call")
     await expect(skipped).not_to_have_class(SKIPPED)
+
+    await page.click("[data-run-link]")  # the run's timeline draws the draft it ran
+    await page.wait_for_selector("#order-graph[data-ready=true]")
+    await expect(page.locator('#order-graph [data-cell-id="n:other_end"]')).to_have_attribute(
+        "data-status", "completed")
+    await expect(page.locator('#order-graph [data-cell-id="n:call"]')).to_have_class(SKIPPED)
 
 
 async def test_a_waiting_run_takes_a_signal_from_the_tray(page: Page, server: str) -> None:

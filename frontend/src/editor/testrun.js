@@ -2,7 +2,8 @@
 // fill the run tray's timeline. Any SSE event from the order triggers a refetch of the order,
 // and a slow poll covers a dropped stream, so the view never depends on an event's exact shape.
 // Once the order is final, the steps it did not take are greyed out as skipped; while it waits
-// for a signal, the tray can send one.
+// for a signal, the tray can send one. Clicking a step on the canvas while the tray is open
+// unfolds that step's latest run in the tray: its request, response and saved values.
 import { api, describeFailure } from "./api.js";
 import { nodeOf } from "./convert.js";
 import { stepRow, tone } from "./runsteps.js";
@@ -28,6 +29,7 @@ export function createTestRun(editor, root) {
   let lit = [];
   let current = null;
   let opened = new Set();
+  let focused = null;
 
   function open() {
     if (editor.readOnly) return;
@@ -87,6 +89,26 @@ export function createTestRun(editor, root) {
     signalForm.hidden = !waiting;
   }
 
+  /** Mark and unfold the node's latest row; false when the run has no step of that node. */
+  function focusStep(nodeId, scroll) {
+    focused = nodeId;
+    for (const row of list.querySelectorAll(".run-step.is-focused")) row.classList.remove("is-focused");
+    const rows = list.querySelectorAll(`.run-step[data-node="${CSS.escape(nodeId)}"]`);
+    const row = rows[rows.length - 1];
+    if (!row) return false;
+    row.classList.add("is-focused");
+    const details = row.querySelector(".run-more");
+    if (details) details.open = true;
+    if (scroll) row.scrollIntoView({ block: "nearest" });
+    return true;
+  }
+
+  function clickedNode({ node }) {
+    if (!current || tray.hidden) return;
+    const id = nodeOf(node).id;
+    if (!focusStep(id, true)) toast(`“${id}” did not run in this test run`, "warn", 1800);
+  }
+
   function stop() {
     source?.close();
     source = null;
@@ -102,6 +124,7 @@ export function createTestRun(editor, root) {
     const final = FINAL.has(order.state);
     showSkipped(light(steps, final));
     list.replaceChildren(...steps.map((step, index) => stepRow(step, index, opened, (node) => editor.reveal({ node }))));
+    if (focused) focusStep(focused, false);
     state.textContent = order.state;
     state.dataset.tone = tone(order.state);
     tray.dataset.state = order.state;
@@ -115,6 +138,7 @@ export function createTestRun(editor, root) {
     stop();
     current = orderId;
     opened = new Set();
+    focused = null;
     source = new EventSource(`/api/orders/${encodeURIComponent(orderId)}/events`);
     for (const name of EVENTS) source.addEventListener(name, () => refresh(orderId));
     poll = setInterval(() => refresh(orderId), 1500);
@@ -179,6 +203,7 @@ export function createTestRun(editor, root) {
   dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
   signalForm.addEventListener("submit", sendSignal);
   cancelButton.addEventListener("click", cancel);
+  editor.graph.on("node:click", clickedNode);
   tray.querySelector("[data-close]").addEventListener("click", () => {
     stop();
     clearLights();
