@@ -26,18 +26,25 @@ def when(moment: datetime | None) -> str:
 
 
 def _span(seconds: float) -> str:
-    """`42 s`, `3 min 5 s`, `2 h 5 min`, `2 d 23 h`: two units while the first is small."""
+    """`42 s`, `3 min 5 s`, `2 h 5 min`, `2 d 23 h`: two units while the first is small,
+    rounded to the last unit shown (47 h 59 min 59 s is `2 d`)."""
     whole = round(abs(seconds))
     if whole < 60:
         return f"{whole} s"
-    minutes, rest = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes} min" + (f" {rest} s" if rest and minutes < 10 else "")
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h" + (f" {minutes} min" if minutes and hours < 10 else "")
-    days, hours = divmod(hours, 24)
-    return f"{days} d" + (f" {hours} h" if hours and days < 10 else "")
+    if whole < 600:
+        minutes, rest = divmod(whole, 60)
+        return f"{minutes} min" + (f" {rest} s" if rest else "")
+    if (minutes := round(whole / 60)) < 60:
+        return f"{minutes} min"
+    if minutes < 600:
+        hours, rest = divmod(minutes, 60)
+        return f"{hours} h" + (f" {rest} min" if rest else "")
+    if (hours := round(whole / 3600)) < 24:
+        return f"{hours} h"
+    if hours < 240:
+        days, rest = divmod(hours, 24)
+        return f"{days} d" + (f" {rest} h" if rest else "")
+    return f"{round(whole / 86_400)} d"
 
 
 def ago(moment: datetime | None, now: datetime | None = None) -> str:
