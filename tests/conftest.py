@@ -7,7 +7,9 @@ import asyncio
 import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -106,16 +108,24 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 async def demo_url() -> AsyncIterator[str]:
     """The demo services on a real loopback port, as the worker would call them."""
+    async with served(create_demo_app()) as url:
+        yield url
+
+
+@asynccontextmanager
+async def served(app: Any) -> AsyncIterator[str]:
+    """An ASGI app served by uvicorn on a free loopback port, in this event loop."""
     port = embedded_redis.free_port()
-    config = uvicorn.Config(create_demo_app(), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="off")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 @pytest.fixture

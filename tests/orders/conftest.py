@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from backend import embedded_redis
 from backend.blueprints.files import EXAMPLES, import_file
 from backend.config import Settings
 from backend.engine.http import HttpCaller, OutboundPolicy, make_client
 from backend.orders.runner import Runner
 from backend.queue import connect_redis
+from tests.conftest import served
 
 Json = dict[str, Any]
 
@@ -153,15 +151,8 @@ async def echo_server() -> AsyncIterator[str]:
     from starlette.applications import Starlette
 
     app = Starlette(routes=[Route("/{path:path}", _echo, methods=["GET", "POST", "PUT"])])
-    port = embedded_redis.free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                          log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with served(app) as url:
+        yield url
 
 
 @pytest.fixture
