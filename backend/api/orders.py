@@ -12,6 +12,8 @@ from backend.errors import Conflict
 from backend.orders import service
 from backend.orders.schemas import (
     ORDER_ID_PATTERN,
+    CancelAnswer,
+    CancelRequest,
     OrderCreate,
     OrderList,
     OrderPublic,
@@ -39,6 +41,12 @@ async def list_orders(session: SessionDep, query: Annotated[OrderQuery, Query()]
     rows, next_cursor = await service.list_orders(session=session, where=query.where(),
                                                   limit=query.limit, cursor=query.cursor)
     return OrderList(data=[service.summary(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.post("/cancel")
+async def cancel_orders(body: CancelRequest, session: SessionDep, state: StateDep) -> CancelAnswer:
+    """Cancel active orders by ids or by filter (the same filter as the list); dry run first."""
+    return await service.cancel_orders(session=session, redis=state.redis, request=body)
 
 
 @router.post("/reprocess")

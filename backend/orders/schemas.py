@@ -106,3 +106,15 @@ class CancelRequest(Strict):
     order_ids: list[str] | None = Field(default=None, max_length=10_000)
     filter: OrderFilter | None = None
     dry_run: bool = False
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> CancelRequest:
+        if (self.order_ids is None) == (self.filter is None):
+            raise ValueError("give either `order_ids` or `filter`")
+        return self
+
+
+class CancelAnswer(BaseModel):
+    dry_run: bool
+    count: int = Field(description="active orders that stop (or would stop) before their next step")
+    order_ids: list[str] = Field(description="the first 100 of them")

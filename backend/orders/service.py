@@ -10,7 +10,7 @@ from typing import Any
 
 from arq.connections import ArqRedis
 from jsonschema import Draft202012Validator
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +24,8 @@ from backend.engine.walker import Plan
 from backend.errors import Conflict, Invalid, NotFound
 from backend.orders.models import ACTIVE_STATES, FINAL_STATES, Order, OrderState, Signal, StepRun
 from backend.orders.schemas import (
+    CancelAnswer,
+    CancelRequest,
     OrderFilter,
     OrderPublic,
     OrderSummary,
@@ -174,6 +176,35 @@ async def cancel_order(*, session: AsyncSession, redis: ArqRedis | None, order_i
     if redis is not None:
         await events.publish(redis, order_id, [{"type": "order_state", "state": order.state}])
     return order
+
+
+def _active_selection(query: Any, request: CancelRequest) -> Any:
+    query = query.where(col(Order.state).in_(ACTIVE_STATES))
+    if request.order_ids is not None:
+        return query.where(col(Order.order_id).in_(request.order_ids))
+    return _filtered(query, request.filter or OrderFilter())
+
+
+async def cancel_orders(*, session: AsyncSession, redis: ArqRedis | None,
+                        request: CancelRequest) -> CancelAnswer:
+    """Cancel every active order the request picks (by ids or filter); a dry run counts."""
+    count = (await session.exec(_active_selection(select(func.count()), request))).one()
+    preview = await session.exec(_active_selection(select(Order.order_id), request)
+                                 .order_by(col(Order.id)).limit(100))
+    answer = CancelAnswer(dry_run=request.dry_run, count=count, order_ids=list(preview))
+    if request.dry_run or not count:
+        return answer
+    chosen = list(await session.exec(_active_selection(select(Order.id, Order.order_id),
+                                                       request)))
+    now = utcnow()
+    await session.exec(update(Order).where(  # type: ignore[call-overload]
+        col(Order.id).in_([pk for pk, _ in chosen]), col(Order.state).in_(ACTIVE_STATES),
+    ).values(state=OrderState.cancelled, wake_at=None, updated_at=now))
+    await session.commit()
+    if redis is not None:
+        for _, order_id in chosen:
+            await events.publish(redis, order_id, [{"type": "order_state", "state": "cancelled"}])
+    return answer
 
 
 async def send_signal(*, session: AsyncSession, redis: ArqRedis | None, order_id: str, name: str,

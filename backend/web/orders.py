@@ -97,13 +97,10 @@ async def reprocess_many(request: Request, session: SessionDep, state: StateDep)
 async def cancel_many(request: Request, session: SessionDep, state: StateDep) -> Response:
     form = await request.form()
     chosen = bulk.bulk_form(form, list_query(form))
-    active = await bulk.active_among(session=session, order_ids=chosen.order_ids)
-    context: dict[str, Any] = {"bulk": chosen, "active": active, "outcome": None}
-    if chosen.run and active:
-        context["outcome"] = await bulk.cancel(session=session, redis=state.redis,
-                                               order_ids=active)
-    headers = REFRESH_LIST if context["outcome"] else None
-    return _page(request, "orders/_cancel.html", context, headers=headers)
+    answer = await bulk.cancel(session=session, redis=state.redis, bulk=chosen)
+    headers = REFRESH_LIST if chosen.run and answer.count else None
+    return _page(request, "orders/_cancel.html", {"bulk": chosen, "answer": answer},
+                 headers=headers)
 
 
 # -- one order ---------------------------------------------------------------------------------

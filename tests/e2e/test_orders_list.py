@@ -100,16 +100,32 @@ async def test_bulk_cancel_stops_the_ticked_orders(page: Page, http: httpx.Async
     await wait_for(http, ids, {"sleeping"})
 
     await page.goto("/orders?blueprint=e2e-cancel")
-    await expect(page.locator("[data-needs-selection]")).to_be_disabled()
     await page.check("[data-select-all]")
     await page.uncheck("tr[data-order=cancel-3] input[name=order_ids]")
     await expect(page.locator("[data-select-all]")).not_to_be_checked()
     await page.click("text=Cancel…")
     dialog = page.locator("#bulk-dialog")
-    await expect(dialog).to_contain_text("2 of the 2 ticked orders will stop")
+    await expect(dialog).to_contain_text("2 active orders will stop before their next step")
     await dialog.locator("[data-confirm-cancel]").click()
     await expect(dialog.locator("[data-result]")).to_contain_text("2 orders cancelled")
     await dialog.locator("text=Done").click()
     await expect(tab(page, "cancelled")).to_have_text("2", timeout=8000)
     found = await wait_for(http, ids, {"cancelled", "sleeping"})
     assert [found[i]["state"] for i in ids] == ["cancelled", "cancelled", "sleeping"]
+
+
+async def test_bulk_cancel_by_filter(page: Page, http: httpx.AsyncClient) -> None:
+    await publish(http, chain("e2e-cancel-all", sleep_step()))
+    ids = ["all-1", "all-2", "all-3"]
+    await create_orders(http, "e2e-cancel-all", ids)
+    await wait_for(http, ids, {"sleeping"})
+
+    await page.goto("/orders?blueprint=e2e-cancel-all")
+    await page.click("text=Cancel…")  # nothing ticked: every active order of the filter
+    dialog = page.locator("#bulk-dialog")
+    await expect(dialog.locator("input[name=mode][value=filter]")).to_be_checked()
+    await expect(dialog).to_contain_text("3 active orders will stop before their next step")
+    await dialog.locator("[data-confirm-cancel]").click()
+    await expect(dialog.locator("[data-result]")).to_contain_text("3 orders cancelled")
+    found = await wait_for(http, ids, {"cancelled"})
+    assert {found[i]["state"] for i in ids} == {"cancelled"}

@@ -201,3 +201,22 @@ async def test_two_activations_at_once_run_the_order_once(api_call, published, c
     assert step_runs(order) == [("start", 1, "completed"), ("call", 1, "completed"),
                                 ("end", 1, "completed")]
     assert len(await demo_calls()) == 1
+
+
+async def test_cancel_by_filter_is_previewed_then_applied(live_client, published, create_order,
+                                                         run_worker, get_order):
+    await published(linear("cancel-bp", node("nap", "sleep", duration="1d")))
+    for order_id in ("c-1", "c-2"):
+        await create_order(order_id, "cancel-bp", {})
+    await run_worker()
+    body = {"filter": {"blueprint": "cancel-bp"}, "dry_run": True}
+    preview = (await live_client.post("/api/orders/cancel", json=body)).json()
+    assert preview == {"dry_run": True, "count": 2, "order_ids": ["c-1", "c-2"]}
+    assert (await get_order("c-1"))["state"] == "sleeping"
+    done = (await live_client.post("/api/orders/cancel", json={**body, "dry_run": False})).json()
+    assert (done["count"], done["dry_run"]) == (2, False)
+    assert {(await get_order(i))["state"] for i in ("c-1", "c-2")} == {"cancelled"}
+    again = await live_client.post("/api/orders/cancel", json={"order_ids": ["c-1"]})
+    assert again.json()["count"] == 0  # finished orders are not cancelled twice
+    both = await live_client.post("/api/orders/cancel", json={"order_ids": [], "filter": {}})
+    assert both.status_code == 422
