@@ -42,6 +42,10 @@ class Plan:
     def target(self, node_id: str, kind: str = "next") -> str | None:
         return self.edges.get((node_id, kind))
 
+    @property
+    def api_calls(self) -> set[str]:
+        return {node.api_call for node in self.nodes.values() if node.api_call}
+
 
 @dataclass
 class OrderView:

@@ -78,7 +78,7 @@ class Runner:
         signal = await self._signal_for(session, order_pk, plan, order.current_node or "")
         if not _due(order, signal):
             return False
-        specs, variables, credentials = await self._context_for(session)
+        specs, variables, credentials = await self._context_for(session, plan)
         view = _view(order, variables)
         executor = Executor(self.caller, specs, {} if order.mock else credentials, mock=order.mock,
                             stored_response_bytes=self.settings.stored_response_bytes)
@@ -127,10 +127,12 @@ class Runner:
             self.plans[key] = Plan.from_definition(version.definition)
         return self.plans[key]
 
-    async def _context_for(self, session: AsyncSession) -> tuple[dict, dict, dict]:
-        """API calls, variables and opened credentials, re-read at most once a second."""
+    async def _context_for(self, session: AsyncSession, plan: Plan) -> tuple[dict, dict, dict]:
+        """API calls, variables and opened credentials, re-read at most once a second, and at
+        once when the plan names an API call the cached ones lack (it was just created)."""
         now = time.monotonic()
-        if self._context is None or self._context[0] < now:
+        known = self._context[1] if self._context else {}
+        if self._context is None or self._context[0] < now or not plan.api_calls <= known.keys():
             specs = await all_specs(session=session)
             wanted = {spec.credential for spec in specs.values() if spec.credential}
             rows = await session.exec(select(Credential).where(col(Credential.id).in_(wanted)))

@@ -3,8 +3,10 @@
 import asyncio
 
 import pytest
+from sqlmodel import select
 
 from backend.orders.dispatch import sweep
+from backend.orders.models import Order
 from backend.queue import QUEUE
 from tests.orders.builders import demo_call, linear, node, step_runs
 
@@ -220,3 +222,23 @@ async def test_cancel_by_filter_is_previewed_then_applied(live_client, published
     assert again.json()["count"] == 0  # finished orders are not cancelled twice
     both = await live_client.post("/api/orders/cancel", json={"order_ids": [], "filter": {}})
     assert both.status_code == 422
+
+
+async def test_an_api_call_created_just_before_the_order_is_found(
+        live_client, runner, api_call, published, create_order, get_order):
+    """The worker caches API calls for a second, but never misses one an order needs."""
+    await api_call(demo_call("warm-a", "/responses"))
+    await published(linear("warm-bp", node("a", "api_call", api_call="warm-a")))
+    first = await create_order("w-1", "warm-bp", {})
+    await runner.activate(await order_pk(runner, first["order_id"]))  # caches the API calls
+    await api_call(demo_call("warm-b", "/responses"))
+    await published(linear("new-bp", node("b", "api_call", api_call="warm-b")))
+    second = await create_order("w-2", "new-bp", {})
+    await runner.activate(await order_pk(runner, second["order_id"]))
+    order = await get_order("w-2")
+    assert order["state"] == "completed", order["error"]
+
+
+async def order_pk(runner, order_id):
+    async with runner.sessions() as session:
+        return (await session.exec(select(Order.id).where(Order.order_id == order_id))).one()
