@@ -6,7 +6,10 @@ come near. Redis holds only what is due soon, and losing it loses nothing.
 
 An order's activation job id is `order:<pk>:<wake ms>[:<lease ms>]`: enqueuing the same
 wake-up twice (the API and the sweeper, say) makes one job, while a new wake-up, or a
-recovery after a crashed worker's lease ran out, makes a new one.
+recovery after a crashed worker's lease ran out, makes a new one. A killed worker's job
+stays "in progress" in arq until its mark expires (JOB_TIMEOUT_S later); the sweeper, which
+only looks at orders no live worker holds, then enqueues under a recovery id
+(`...:r<now ms>`) instead of waiting for it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from arq.constants import in_progress_key_prefix
 
 QUEUE = "waybill:queue"
 DEFER_HORIZON = timedelta(minutes=5)
@@ -48,14 +52,21 @@ def job_id(order_pk: int, wake_at: datetime | None, lease_until: datetime | None
 
 
 async def enqueue_activation(redis: ArqRedis, order_pk: int, wake_at: datetime | None,
-                             lease_until: datetime | None = None) -> None:
-    """Wake the order at `wake_at` (now when None or past; later ones are the sweeper's)."""
+                             lease_until: datetime | None = None, *,
+                             recover: bool = False) -> bool:
+    """Wake the order at `wake_at` (now when None or past; later ones are the sweeper's).
+    With `recover`, a job of the same id held "in progress" by a dead worker is bypassed.
+    True when a job was queued."""
     if wake_at is not None and wake_at > datetime.now(UTC) + DEFER_HORIZON:
-        return
+        return False
     # arq rounds to the millisecond: round up, so that a job never fires before it is due
     defer = wake_at + timedelta(milliseconds=1) if wake_at else None
-    job = await redis.enqueue_job(ACTIVATE, order_pk,
-                                  _job_id=job_id(order_pk, wake_at, lease_until),
-                                  _defer_until=defer)
-    if job is not None and (wake_at is None or wake_at <= datetime.now(UTC)):
-        await redis.publish(WAKE_CHANNEL, b"")  # idle workers pick it up now, not at next poll
+    wanted = job_id(order_pk, wake_at, lease_until)
+    job = await redis.enqueue_job(ACTIVATE, order_pk, _job_id=wanted, _defer_until=defer)
+    if job is None and recover and await redis.exists(in_progress_key_prefix + wanted):
+        now_ms = int(datetime.now(UTC).timestamp() * 1000)
+        job = await redis.enqueue_job(ACTIVATE, order_pk, _job_id=f"{wanted}:r{now_ms}",
+                                      _defer_until=defer)
+    if job is not None:  # idle workers pick it up now, or sleep until it is due
+        await redis.publish(WAKE_CHANNEL, b"")
+    return job is not None

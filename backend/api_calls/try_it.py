@@ -8,6 +8,7 @@ What comes back is what a step run would record: secrets never appear in it.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -22,12 +23,13 @@ from backend.credentials.crypto import SecretBox
 from backend.credentials.service import open_secret
 from backend.engine.errors import StepError
 from backend.engine.expressions import ExpressionError
-from backend.engine.http import HttpCaller, OutboundPolicy, make_client
+from backend.engine.http import make_caller
 from backend.engine.steps import CredentialValue, Executor
 from backend.errors import NotFound
 from backend.variables.service import as_scope
 
 TRY_NODE = "try_it"
+log = logging.getLogger(__name__)
 
 
 class TryRequest(Strict):
@@ -68,9 +70,8 @@ async def try_api_call(*, session: AsyncSession, settings: Settings, api_call_id
     credentials = await _credentials(session, settings, spec)
     scope = _scope(body, await as_scope(session=session))
     node = Node(id=TRY_NODE, type="api_call", api_call=spec.id)
-    async with make_client(settings.http_transport) as client:
-        caller = HttpCaller(client, OutboundPolicy(settings.outbound_allow),
-                            settings.max_response_bytes)
+    async with make_caller(transport=settings.http_transport, allow=settings.outbound_allow,
+                           max_response_bytes=settings.max_response_bytes) as caller:
         executor = Executor(caller, {spec.id: spec}, credentials, mock=body.mock,
                             stored_response_bytes=settings.stored_response_bytes)
         try:
@@ -83,4 +84,8 @@ async def try_api_call(*, session: AsyncSession, settings: Settings, api_call_id
         except ExpressionError as exc:
             return TryResult(ok=False, error={"code": "expression", "message": str(exc),
                                               "transient": False})
+        except Exception as exc:  # what a step would record as `step_crashed`, never a 500
+            log.exception("try-it of %s crashed", spec.id)
+            return TryResult(ok=False, error={"code": "step_crashed", "transient": False,
+                                              "message": f"{type(exc).__name__}: {exc}"[:1000]})
     return TryResult(ok=True, request=result.request, response=result.stored)

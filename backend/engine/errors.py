@@ -4,7 +4,8 @@
     ├── TransientStepError         retried with backoff: connection errors, timeouts,
     │                              5xx, 429/408 (`retry_after` honours Retry-After)
     └── PermanentStepError         not retried: other 4xx, refused destinations,
-        │                          oversized responses, expression errors
+        │                          oversized responses, expression errors, and any
+        │                          other exception a step raises (`step_crashed`)
         └── SignalTimeout          a wait_signal's timeout passed
 
 After the node's retries are exhausted (or at once, for permanent errors) the node's

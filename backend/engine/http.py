@@ -1,7 +1,10 @@
 """Outbound HTTP for api_call steps: destination checks, redirects, size caps, errors.
 
-Private, loopback and link-local destinations are refused on the *resolved* address
-(and again on every redirect) unless allow-listed by host, host:port or CIDR.
+Every address that is not globally routable (private, loopback, link-local, carrier-grade
+NAT, reserved, multicast, and IPv6 forms that embed such an IPv4 address: mapped, 6to4,
+Teredo, NAT64) is refused on the *resolved* address, again at connect time and on every
+redirect, unless allow-listed by host, host:port or CIDR. A redirect to another origin
+(scheme, host or port) carries no credential.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ import asyncio
 import ipaddress
 import json
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
+from errno import ECONNREFUSED
 from typing import Any
 from urllib.parse import urljoin
 
@@ -18,11 +23,18 @@ import aiohttp
 import aiohttp.abc
 import httpx
 
-from backend.engine.errors import PermanentStepError, TransientStepError
+from backend.engine.errors import PermanentStepError, StepError, TransientStepError
 
 MAX_REDIRECTS = 5
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 TRANSIENT_STATUS = frozenset({408, 429}) | frozenset(range(500, 600))
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def make_caller(*, transport: str, allow: list[str], max_response_bytes: int) -> HttpCaller:
+    """The one way to build the outbound caller: the worker's and try-it's are the same."""
+    policy = OutboundPolicy(allow)
+    return HttpCaller(make_client(transport, policy), policy, max_response_bytes)
 
 
 def make_client(transport: str = "aiohttp",
@@ -44,6 +56,10 @@ def make_client(transport: str = "aiohttp",
     return httpx.AsyncClient(limits=limits, trust_env=False)
 
 
+class RefusedAddress(OSError):
+    """Raised inside aiohttp's connector; surfaces as a permanent `destination_refused`."""
+
+
 class GuardedResolver(aiohttp.abc.AbstractResolver):
     """aiohttp's resolver, refusing private addresses the policy does not allow."""
 
@@ -57,7 +73,8 @@ class GuardedResolver(aiohttp.abc.AbstractResolver):
         for result in results:
             address = ipaddress.ip_address(result["host"])
             if _is_private(address) and not self.policy._allowed(host, port, address):
-                raise OSError(f"{host} resolved to the refused address {address}")
+                raise RefusedAddress(f"{host} resolves to {address}, which is not a public "
+                                     "address (add it to OUTBOUND_ALLOW to permit it).")
         return results
 
     async def close(self) -> None:
@@ -90,7 +107,7 @@ class OutboundPolicy:
             if _is_private(address) and not self._allowed(url.host, port, address):
                 raise PermanentStepError(
                     "destination_refused",
-                    f"{url.host} resolves to {address}, a private/loopback/link-local address "
+                    f"{url.host} resolves to {address}, which is not a public address "
                     "(add it to OUTBOUND_ALLOW to permit it).")
 
 
@@ -106,11 +123,24 @@ def _host_port(entry: str) -> tuple[str, int | None]:
     return entry, None
 
 
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
 def _is_private(address: IPAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return (address.is_private or address.is_loopback or address.is_link_local
-            or address.is_reserved or address.is_multicast or address.is_unspecified)
+    """Anything that is not a globally routable unicast address, or that embeds one that is
+    not (`::ffff:10.0.0.1`, 6to4 `2002:a9fe:a9fe::`, Teredo, NAT64 `64:ff9b::a9fe:a9fe`)."""
+    return any(not candidate.is_global or candidate.is_multicast
+               for candidate in (address, *_embedded_ipv4(address)))
+
+
+def _embedded_ipv4(address: IPAddress) -> list[ipaddress.IPv4Address]:
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    found = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    low = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if any(address in network for network in NAT64) or int(address) >> 32 == 0:
+        found.append(low)  # NAT64, and the deprecated IPv4-compatible ::a.b.c.d
+    return [candidate for candidate in found if candidate is not None]
 
 
 async def _resolve(host: str, port: int) -> list[IPAddress]:
@@ -140,8 +170,19 @@ class HttpCaller:
         self.policy = policy
         self.max_response_bytes = max_response_bytes
 
-    async def send(self, request: httpx.Request, timeout_s: float) -> HttpResponse:
-        """Send with redirects followed by hand so that each hop is checked."""
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def __aenter__(self) -> HttpCaller:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def send(self, request: httpx.Request, timeout_s: float,
+                   secret_headers: frozenset[str] = frozenset()) -> HttpResponse:
+        """Send with redirects followed by hand so that each hop is checked; `secret_headers`
+        (lower-case names a credential set) are dropped with a change of origin."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         for _ in range(MAX_REDIRECTS + 1):
@@ -150,7 +191,7 @@ class HttpCaller:
             location = headers.get("location")
             if status not in (301, 302, 303, 307, 308) or not location:
                 return HttpResponse(status, headers, body, (loop.time() - started) * 1000)
-            request = _redirected(request, status, location)
+            request = _redirected(request, status, location, secret_headers)
         raise PermanentStepError("too_many_redirects", f"More than {MAX_REDIRECTS} redirects.")
 
     async def _once(self, request: httpx.Request, timeout_s: float) -> tuple[int, dict, Any]:
@@ -161,10 +202,8 @@ class HttpCaller:
                 raw = await self._read_capped(response)
             finally:
                 await response.aclose()
-        except httpx.TimeoutException as exc:
-            raise TransientStepError("timeout", f"No answer within {timeout_s} s.") from exc
         except httpx.HTTPError as exc:
-            raise TransientStepError("connection", f"{type(exc).__name__}: {exc}") from exc
+            raise _transport_error(exc, request.url, timeout_s) from exc
         headers = {key.lower(): value for key, value in response.headers.items()}
         return response.status_code, headers, _decode(raw, headers.get("content-type", ""))
 
@@ -182,14 +221,45 @@ class HttpCaller:
         return b"".join(chunks)
 
 
-def _redirected(request: httpx.Request, status: int, location: str) -> httpx.Request:
+def _transport_error(exc: httpx.HTTPError, url: httpx.URL, timeout_s: float) -> StepError:
+    """What went wrong, in words: aiohttp's transport reports a refused connection as a
+    ConnectTimeout, so the cause decides, not the class."""
+    where = f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+    causes = list(_causes(exc))
+    for cause in causes:
+        if isinstance(cause, RefusedAddress):
+            return PermanentStepError("destination_refused", str(cause))
+    for cause in causes:
+        if isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", 0) == ECONNREFUSED:
+            return TransientStepError("connection_refused", f"{where} refused the connection.")
+    if isinstance(exc, httpx.TimeoutException):
+        return TransientStepError("timeout", f"No answer from {where} within {timeout_s} s.")
+    return TransientStepError("connection", f"{type(exc).__name__}: {exc}")
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        yield cause
+        cause = cause.__cause__ or cause.__context__
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int]:
+    return url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)
+
+
+def _redirected(request: httpx.Request, status: int, location: str,
+                secret_headers: frozenset[str] = frozenset()) -> httpx.Request:
+    """The next hop: `Host` from the new URL, and no credential on a change of origin."""
     url = httpx.URL(urljoin(str(request.url), location))
     keep_body = status in (307, 308)
     method = request.method if keep_body or request.method == "HEAD" else "GET"
-    headers = {k: v for k, v in request.headers.items()
-               if k.lower() not in ("content-length", "content-type") or keep_body}
-    if url.host != request.url.host:
-        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+    dropped = {"host", "content-length"} | (set() if keep_body else {"content-type"})
+    if _origin(url) != _origin(request.url):
+        dropped |= CREDENTIAL_HEADERS | secret_headers
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in dropped}
     return httpx.Request(method, url, headers=headers,
                          content=request.content if keep_body else None)
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import httpx
 
@@ -15,13 +17,15 @@ from backend.api_calls.schemas import ApiCallSpec
 from backend.blueprints.schemas import Node, RetryPolicy
 from backend.db import utcnow
 from backend.engine import expressions
-from backend.engine.errors import PermanentStepError
+from backend.engine.errors import PermanentStepError, StepError
 from backend.engine.functions import REGISTRY
 from backend.engine.http import HttpCaller, classify
 from backend.engine.walker import ApiResult
 
 SENSITIVE_HEADERS = ("authorization", "cookie", "proxy-authorization", "x-api-key")
 REDACTED = "[redacted]"
+HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -41,13 +45,31 @@ class CredentialValue:
         elif self.type == "query":
             query[self.meta["param"]] = self.secret["value"]
 
+    @property
+    def header_names(self) -> frozenset[str]:
+        """Lower-case names of the headers this credential sets (dropped on a redirect to
+        another origin)."""
+        if self.type in ("bearer", "basic"):
+            return frozenset({"authorization"})
+        if self.type == "header":
+            return frozenset({self.meta["header"].lower()})
+        return frozenset()
+
     def secret_strings(self) -> list[str]:
-        """Every form the secret can be echoed back in."""
-        found = [str(value) for value in self.secret.values() if str(value)]
+        """Every form the secret can be echoed back in: as sent, URL-encoded (path and
+        query), form-encoded, and Basic's base64 pair; longest first."""
+        plain = [str(value) for value in self.secret.values() if str(value)]
         if self.type == "basic":
             pair = f"{self.meta['username']}:{self.secret['password']}".encode()
-            found.append(base64.b64encode(pair).decode())
-        return found
+            plain.append(base64.b64encode(pair).decode())
+        forms = {form for text in plain
+                 for form in (text, quote(text), quote(text, safe=""), quote_plus(text))}
+        return sorted(forms, key=len, reverse=True)
+
+    def redact_text(self, text: str) -> str:
+        for secret in self.secret_strings():
+            text = text.replace(secret, REDACTED)
+        return text
 
 
 @dataclass
@@ -84,7 +106,14 @@ class Executor:
         credential = self.credentials.get(spec.credential or "")
         if self.caller is None:
             raise PermanentStepError("no_http", "No HTTP client in this context.")
-        answer = await self.caller.send(request, spec.timeout_s)
+        try:
+            answer = await self.caller.send(request, spec.timeout_s,
+                                            credential.header_names if credential else frozenset())
+        except StepError as exc:
+            if credential is not None:
+                exc.message = credential.redact_text(exc.message)
+                exc.args = (exc.message,)
+            raise
         response = _redacted({"status": answer.status, "headers": answer.headers,
                               "body": answer.body}, credential)
         stored = self._capped(response)
@@ -95,10 +124,12 @@ class Executor:
 
     def _build(self, spec: ApiCallSpec, scope: dict[str, Any]) -> tuple[httpx.Request, dict]:
         url = str(expressions.render(spec.url, scope))
-        headers = {key: str(expressions.render(value, scope)) for key, value in spec.headers.items()}
+        headers = {key: _header_value(key, expressions.render(value, scope))
+                   for key, value in spec.headers.items()}
         query = {key: value for key, value in expressions.render(spec.query, scope).items()
                  if value is not None}
-        headers["Idempotency-Key"] = str(expressions.render(spec.idempotency_key, scope))
+        headers["Idempotency-Key"] = _header_value("Idempotency-Key",
+                                                   expressions.render(spec.idempotency_key, scope))
         body = expressions.render(spec.body, scope)
         recorded = {"method": spec.method, "url": url, "query": dict(query),
                     "headers": _redact_headers(headers), "body": body,
@@ -133,6 +164,18 @@ class Executor:
             return response
         return response | {"body": {"truncated": True, "bytes": len(body),
                                     "preview": body[: self.stored_response_bytes]}}
+
+
+def _header_value(name: str, value: Any) -> str:
+    """A header as sent; a rendered value with a line break or control character (which
+    would split the request, or which the HTTP client refuses) is a permanent step error."""
+    if not HEADER_NAME.match(name):
+        raise PermanentStepError("bad_header", f"{name!r} is not a valid header name.")
+    text = str(value)
+    if HEADER_VALUE_FORBIDDEN.search(text):
+        raise PermanentStepError("bad_header", f"The {name} header would contain a line break "
+                                 f"or control character: {text[:80]!r}.")
+    return text
 
 
 def _redacted(response: dict[str, Any], credential: CredentialValue | None) -> dict[str, Any]:

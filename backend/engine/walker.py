@@ -8,6 +8,7 @@ not `Advance`. Side effects (HTTP, functions, time) come through `Ports`.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from backend.engine.errors import PermanentStepError, SignalTimeout, StepError
 from backend.engine.expressions import ExpressionError
 
 NO_RETRY = RetryPolicy(max_attempts=1)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -282,3 +284,7 @@ async def take_step(plan: Plan, order: OrderView, ports: Ports) -> Step:
         return _on_error(plan, node, order, ports, PermanentStepError("expression", str(exc)))
     except StepError as exc:
         return _on_error(plan, node, order, ports, exc)
+    except Exception as exc:  # a bug or an unforeseen input: recorded on the order, not lost
+        log.exception("step %s of order %s crashed", node.id, order.order_id)
+        crash = PermanentStepError("step_crashed", f"{type(exc).__name__}: {exc}"[:1000])
+        return _on_error(plan, node, order, ports, crash)

@@ -37,6 +37,14 @@ async def lease(session: AsyncSession, order_pk: int, token: str, now: datetime,
     return result.rowcount == 1
 
 
+async def renew(session: AsyncSession, order_pk: int, token: str, until: datetime) -> bool:
+    """Extend our lease while a step runs; False once the order is no longer ours."""
+    connection = await session.connection()
+    result = await connection.execute(OWNED_ACTIVE, {"b_pk": order_pk, "b_token": token,
+                                                     "lease_until": until})
+    return result.rowcount == 1
+
+
 async def release(session: AsyncSession, order_pk: int, token: str) -> None:
     connection = await session.connection()
     await connection.execute(OWNED, {"b_pk": order_pk, "b_token": token,

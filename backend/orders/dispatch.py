@@ -23,13 +23,15 @@ BATCH_LOCK = "waybill:batch-lock"
 
 async def sweep(sessions: async_sessionmaker[AsyncSession], redis: ArqRedis,
                 settings: Settings) -> int:
-    """Enqueue every active order whose wake-up has passed and that nothing is running."""
+    """Enqueue every active order whose wake-up has passed and that no live worker holds
+    (no lease, or one that ran out), bypassing jobs a dead worker left "in progress"."""
     async with sessions() as session:
         orders = await due_orders(session=session, settings=settings)
     now = utcnow()
     for order in orders:
         expired = order.lease_until if order.lease_until and order.lease_until < now else None
-        await enqueue_activation(redis, order.id or 0, order.wake_at, lease_until=expired)
+        await enqueue_activation(redis, order.id or 0, order.wake_at, lease_until=expired,
+                                 recover=True)
     return len(orders)
 
 

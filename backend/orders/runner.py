@@ -1,11 +1,19 @@
 """One activation of one order: lease it, walk steps, commit after every step, schedule the
 next wake-up. Two workers never run one order at once: the lease is a conditional UPDATE.
+
+The lease is short (LEASE_S, 30 s) and renewed every third of it while a step runs, so a
+live worker keeps its orders through a slow API call and a killed one loses them within
+seconds: the sweeper re-enqueues orders whose lease ran out.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +40,7 @@ from backend.queue import enqueue_activation
 from backend.variables.service import as_scope
 
 CONTEXT_TTL_S = 1.0
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,6 +75,25 @@ class Runner:
         return await self.writer.write(
             lambda session: checkpoints.lease(session, order_pk, token, now, until))
 
+    async def _renewing(self, order_pk: int, token: str, work: Awaitable[Step]) -> Step:
+        """Await a step while renewing the lease every third of LEASE_S."""
+        renewal = asyncio.create_task(self._renew_forever(order_pk, token))
+        try:
+            return await work
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
+
+    async def _renew_forever(self, order_pk: int, token: str) -> None:
+        while True:
+            await asyncio.sleep(self.settings.lease_s / 3)
+            try:
+                await self.writer.write(lambda session: checkpoints.renew(
+                    session, order_pk, token, utcnow() + timedelta(seconds=self.settings.lease_s)))
+            except Exception:  # the step goes on; its checkpoint decides whether we still own it
+                log.warning("could not renew the lease of order %s", order_pk, exc_info=True)
+
     async def _release(self, order_pk: int, token: str) -> None:
         await self.writer.write(lambda session: checkpoints.release(session, order_pk, token))
 
@@ -89,7 +117,7 @@ class Runner:
                 await session.commit()  # hold no connection (nor transaction) during the step
             await events.publish(self.redis, order.order_id, outbox)
             started = utcnow()
-            step = await take_step(plan, view, executor)
+            step = await self._renewing(order_pk, token, take_step(plan, view, executor))
             changes = _changes(step, view, utcnow(), self.settings.lease_s)
             _measure(plan, step, started, changes["updated_at"])
             signal_id = signal[0] if signal and step.consumed_signal else None
