@@ -8,8 +8,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 import httpx
 
@@ -56,20 +56,43 @@ class CredentialValue:
         return frozenset()
 
     def secret_strings(self) -> list[str]:
-        """Every form the secret can be echoed back in: as sent, URL-encoded (path and
-        query), form-encoded, and Basic's base64 pair; longest first."""
+        """The secret values as sent, and Basic's base64 pair."""
         plain = [str(value) for value in self.secret.values() if str(value)]
         if self.type == "basic":
             pair = f"{self.meta['username']}:{self.secret['password']}".encode()
             plain.append(base64.b64encode(pair).decode())
-        forms = {form for text in plain
-                 for form in (text, quote(text), quote(text, safe=""), quote_plus(text))}
-        return sorted(forms, key=len, reverse=True)
+        return plain
 
-    def redact_text(self, text: str) -> str:
-        for secret in self.secret_strings():
-            text = text.replace(secret, REDACTED)
-        return text
+    @cached_property
+    def _patterns(self) -> list[re.Pattern[str]]:
+        return [_encoded_forms(secret) for secret in self.secret_strings()]
+
+    def redact(self, value: Any) -> Any:
+        """`value` (strings inside dicts and lists too) with every echoed form of the secret
+        replaced: as sent, JSON-escaped, and percent- or form-encoded in any mix."""
+        if isinstance(value, str):
+            for pattern in self._patterns:
+                value = pattern.sub(REDACTED, value)
+            return value
+        if isinstance(value, dict):
+            return {self.redact(key): self.redact(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.redact(item) for item in value]
+        return value
+
+
+def _encoded_forms(secret: str) -> re.Pattern[str]:
+    """A pattern matching `secret` with each character literal or percent-encoded (either
+    case of hex digits; `+` for a space), or the whole secret JSON-escaped."""
+    parts = []
+    for char in secret:
+        encoded = "".join(f"%[{h[0]}{h[0].lower()}][{h[1]}{h[1].lower()}]"
+                          for h in (f"{byte:02X}" for byte in char.encode()))
+        forms = [re.escape(char), encoded, *([r"\+"] if char == " " else [])]
+        parts.append("(?:" + "|".join(forms) + ")")
+    escaped = json.dumps(secret)[1:-1]
+    whole = "".join(parts)
+    return re.compile(whole if escaped == secret else f"{whole}|{re.escape(escaped)}")
 
 
 @dataclass
@@ -111,7 +134,7 @@ class Executor:
                                             credential.header_names if credential else frozenset())
         except StepError as exc:
             if credential is not None:
-                exc.message = credential.redact_text(exc.message)
+                exc.message = credential.redact(exc.message)
                 exc.args = (exc.message,)
             raise
         response = _redacted({"status": answer.status, "headers": answer.headers,
@@ -181,12 +204,7 @@ def _header_value(name: str, value: Any) -> str:
 def _redacted(response: dict[str, Any], credential: CredentialValue | None) -> dict[str, Any]:
     """A response with the credential's secret (in any echoed form) replaced: neither `save`
     nor step history ever sees it."""
-    if credential is None:
-        return response
-    text = json.dumps(response, default=str)
-    for secret in credential.secret_strings():
-        text = text.replace(json.dumps(secret)[1:-1], REDACTED)
-    return json.loads(text)
+    return response if credential is None else credential.redact(response)
 
 
 def _redact_headers(headers: dict[str, str]) -> dict[str, str]:

@@ -255,3 +255,70 @@ async def test_the_connector_refuses_a_name_that_resolves_to_a_private_address()
     assert {r["host"] for r in await allowed.resolve("localhost", 80, socket.AF_INET)} == {"127.0.0.1"}
     await resolver.close()
     await allowed.close()
+
+
+@pytest.mark.parametrize("url", [
+    "http://100.64.0.1/", "http://100.100.100.200/latest/meta-data",  # carrier-grade NAT
+    "http://198.18.0.1/",  # benchmarking
+    "http://[2002:a9fe:a9fe::]/", "http://[2002:7f00:1::]/",  # 6to4 of 169.254.169.254, 127.0.0.1
+    "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 of 169.254.169.254
+    "http://[2001:0:4136:e378:8000:63bf:f5fe:fffe]/",  # Teredo, client 10.1.0.1
+    "http://[::a9fe:a9fe]/",  # IPv4-compatible
+    "http://[ff02::1]/", "http://239.1.1.1/",
+])
+async def test_every_address_that_is_not_global_is_refused(url):
+    assert await refused(OutboundPolicy([]), url) == "destination_refused"
+
+
+@pytest.mark.parametrize("url", ["http://[2002:5db8:d822::]/", "http://[64:ff9b::5db8:d822]/"])
+async def test_embedded_public_addresses_pass(url):
+    await OutboundPolicy([]).check(httpx.URL(url))  # 93.184.216.34, by 6to4 and NAT64
+
+
+@pytest.mark.parametrize("target", [
+    "http://93.184.216.34:8080/landed",  # another port
+    "https://93.184.216.34/landed",  # another scheme
+    "http://93.184.216.35/landed",  # another host
+])
+async def test_a_redirect_to_another_origin_drops_every_credential_header(target):
+    server = Recorder({f"{PUBLIC}/go": redirect(target), target: httpx.Response(200)})
+    request = httpx.Request("GET", f"{PUBLIC}/go", headers={
+        "Authorization": "Bearer t0k3n", "X-Api-Key": "k3y", "Cookie": "c=1", "X-Trace": "t"})
+    await caller(server).send(request, 5, frozenset({"x-api-key"}))
+    landed = server.seen[-1]
+    assert str(landed.url) == target
+    assert not {"authorization", "x-api-key", "cookie"} & set(landed.headers.keys())
+    assert landed.headers["x-trace"] == "t"
+    assert landed.headers["host"] == httpx.URL(target).netloc.decode()
+
+
+async def test_a_redirect_within_the_origin_keeps_the_credential():
+    server = Recorder({f"{PUBLIC}/go": redirect("/there"), f"{PUBLIC}/there": httpx.Response(200)})
+    request = httpx.Request("GET", f"{PUBLIC}/go", headers={"X-Api-Key": "k3y"})
+    await caller(server).send(request, 5, frozenset({"x-api-key"}))
+    assert server.seen[-1].headers["x-api-key"] == "k3y"
+
+
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+async def test_a_refused_connection_says_so(transport):
+    from backend.embedded_redis import free_port
+    from backend.engine.http import make_caller
+
+    port = free_port()
+    async with make_caller(transport=transport, allow=["127.0.0.1"],
+                           max_response_bytes=1000) as http:
+        with pytest.raises(TransientStepError) as caught:
+            await http.send(httpx.Request("GET", f"http://127.0.0.1:{port}/"), 5)
+    assert caught.value.code == "connection_refused"
+    assert caught.value.message == f"127.0.0.1:{port} refused the connection."
+
+
+async def test_an_address_refused_at_connect_time_is_a_permanent_refusal():
+    from backend.engine.http import RefusedAddress, _transport_error
+
+    inner = RefusedAddress("rebound.example resolves to 127.0.0.1, which is not a public address")
+    outer = httpx.ConnectError("Cannot connect")
+    outer.__cause__ = OSError(inner)
+    outer.__cause__.__cause__ = inner
+    error = _transport_error(outer, httpx.URL("http://rebound.example/"), 5)
+    assert (type(error), error.code) == (PermanentStepError, "destination_refused")

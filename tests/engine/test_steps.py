@@ -229,3 +229,38 @@ async def test_a_refused_destination_sends_nothing():
         await call(executor(server, spec(url="http://169.254.169.254/latest/meta-data")))
     assert caught.value.code == "destination_refused"
     assert server.seen == []
+
+
+ODD_SECRET = "SEK RET+q&é"
+
+
+@pytest.mark.parametrize("echoed", [
+    ODD_SECRET, "SEK%20RET%2Bq%26%C3%A9", "SEK+RET%2bq%26%c3%a9", "SEK RET%2Bq&%C3%A9",
+    json.dumps(ODD_SECRET)[1:-1],  # JSON-escaped inside a text body
+])
+def test_a_secret_is_redacted_in_any_mix_of_encodings(echoed):
+    credential = CredentialValue("query", {"param": "k"}, {"value": ODD_SECRET})
+    redacted = credential.redact({"body": {"url": f"/x?k={echoed}&n=1", echoed: [echoed]}})
+    assert redacted == {"body": {"url": "/x?k=[redacted]&n=1", "[redacted]": ["[redacted]"]}}
+
+
+@pytest.mark.parametrize("value", ["a\r\nX-Evil: 1", "a\nb", "a\rb", "a\x00b", "a\x7f"])
+async def test_a_header_value_with_a_control_character_is_a_permanent_error(value):
+    server = Server()
+    ex = executor(server, spec(headers={"X-Name": "{{ input.name }}"}))
+    with pytest.raises(PermanentStepError) as caught:
+        await ex.call_api("c", {}, SCOPE | {"input": {"name": value}},
+                          Node(id="step", type="api_call", api_call="c"))
+    assert caught.value.code == "bad_header"
+    assert server.seen == []
+
+
+async def test_a_credential_in_an_error_message_is_redacted():
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot reach {request.url}")
+
+    ex = executor(Server(refuse), spec(credential="query"))
+    with pytest.raises(TransientStepError) as caught:
+        await call(ex)
+    assert "qry-SECRET-4" not in caught.value.message
+    assert "[redacted]" in caught.value.message

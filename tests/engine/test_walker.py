@@ -381,3 +381,23 @@ def test_retry_after_floors_the_backoff():
     assert all(2.0 <= delay <= 4.0 for delay in delays)
     assert min(delays) == 2.0 and max(delays) > 3.9
     assert backoff_delay(RetryPolicy(initial_s=0, max_s=0), 1, 0.0, rng) == 0.0
+
+
+@pytest.mark.parametrize("crash", [RuntimeError("boom"), RecursionError("deep"), KeyError("k")])
+async def test_any_exception_in_a_step_is_a_step_error_never_a_stranded_order(crash):
+    call = node("call", "api_call", api_call="broken")
+    steps = await walk(plan(call), order("start"), FakePorts({"broken": crash}))
+    assert [(step.node, step.status) for step in steps] == [("start", "completed"),
+                                                            ("call", "failed")]
+    assert steps[-1].outcome == Finish("failed", error=steps[-1].error)
+    assert steps[-1].error["code"] == "step_crashed"
+    assert type(crash).__name__ in steps[-1].error["message"]
+
+
+async def test_a_crashing_step_takes_its_failed_edge():
+    call = node("call", "api_call", api_call="broken")
+    edges = [{"source": "start", "target": "call"}, {"source": "call", "target": "end"},
+             {"source": "call", "target": "end", "kind": "failed"}]
+    steps = await walk(plan(call, edges=edges), order("start"),
+                       FakePorts({"broken": ValueError("bad")}))
+    assert [step.status for step in steps] == ["completed", "failed", "completed"]

@@ -139,7 +139,7 @@ async def _echo(request: Request) -> Response:
     """Answers what it received (method, path, headers, query, body); `/redirect?to=` redirects."""
     if request.url.path.startswith("/redirect"):
         return Response(status_code=302, headers={"Location": request.query_params["to"]})
-    received = {"method": request.method, "path": request.url.path,
+    received = {"method": request.method, "path": request.url.path, "url": str(request.url),
                 "headers": dict(request.headers), "query": dict(request.query_params),
                 "body": (await request.body()).decode()}
     ECHO_LOG.append(received)
