@@ -74,11 +74,38 @@ def dev(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
         redis_process, env["REDIS_URL"] = embedded_redis.start(settings.data_dir / "redis")
         children.append(redis_process)
     waybill = [sys.executable, "-m", "backend.cli"]
-    children.append(subprocess.Popen([*waybill, "web", "--host", host, "--port", str(port)],
-                                     env=env))
+    web_process = subprocess.Popen([*waybill, "web", "--host", host, "--port", str(port)], env=env)
+    children.append(web_process)
+    local = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    # the worker starts only once what its first orders call answers (web, demo services)
+    try:
+        _wait_answering([f"{local}/healthz", f"{local}/demo/refunds"], web_process)
+    except (KeyboardInterrupt, TimeoutError) as exc:
+        _stop(children)
+        raise typer.Exit(1) from exc
     children.append(subprocess.Popen([*waybill, "worker"], env=env))
-    console.print(f"[bold green]Waybill[/bold green] on http://{host}:{port}  (Ctrl+C stops all)")
+    console.print(f"[bold green]Waybill[/bold green] on {local}  (Ctrl+C stops all)")
     _supervise(children)
+
+
+def _wait_answering(urls: list[str], process: subprocess.Popen[bytes],
+                    timeout_s: float = 60) -> None:
+    """Until every URL answers (any status below 500); TimeoutError if `process` exits or
+    the time runs out first."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    for url in urls:
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                err.print(f"[red]{url} did not answer; stopping.[/red]")
+                raise TimeoutError(url)
+            try:
+                if httpx.get(url, timeout=2).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
 
 
 def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
@@ -90,14 +117,18 @@ def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        for child in reversed(children):
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        _stop(children)
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in reversed(children):
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 def _run(factory: Callable[..., Awaitable[T]], *args: object) -> T:
@@ -168,10 +199,12 @@ def orders_reprocess(
     blueprint: Annotated[str | None, typer.Option()] = None,
     version: Annotated[int | None, typer.Option()] = None,
     failed_node: Annotated[str | None, typer.Option()] = None,
-    start_from: Annotated[str, typer.Option("--from", help="start or failed")] = "start",
+    start_from: Annotated[str, typer.Option(
+        "--from", help="failed (restart at the failed step) or start (every step again, API "
+                       "calls that already succeeded included)")] = "failed",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="count only")] = False,
 ) -> None:
-    """Run finished orders again, from the start or from their failed step."""
+    """Run finished orders again, from their failed step (the default) or from the start."""
     from backend.orders.cli import reprocess
 
     where = {"state": state, "blueprint": blueprint, "version": version,

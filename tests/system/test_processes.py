@@ -1,0 +1,176 @@
+"""Waybill as it is deployed: `waybill web`, `waybill worker` and Redis as separate processes.
+
+- `waybill dev` starts its worker only once the web process (and the demo services it
+  mounts) answer, so the first orders after a restart do not fail on a refused connection.
+- A worker killed with SIGKILL in the middle of 100 orders loses none: once a new worker
+  runs, every order completes, and each API step interrupted by the crash is sent again at
+  most once, with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from backend.embedded_redis import free_port
+from tests.orders.builders import demo_call, linear, node
+
+WAYBILL = str(Path(sys.executable).parent / "waybill")
+ORDERS = 100
+RECOVERY_S = 60  # with the default LEASE_S (30) and SWEEP_INTERVAL_S (10)
+
+
+def _children(pid: int) -> list[str]:
+    """Command lines of the live child processes of `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == pid:
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_dev_starts_the_worker_only_once_the_web_process_answers(tmp_path: Path) -> None:
+    port = free_port()
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATA_DIR": str(tmp_path / "data"),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'dev.db'}", "REDIS_URL": "", "ADMIN_TOKEN": ""}
+    dev = subprocess.Popen([WAYBILL, "dev", "--port", str(port)], env=env, cwd=tmp_path,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(" worker" in command for command in _children(dev.pid)):
+            assert dev.poll() is None and time.monotonic() < deadline, "no worker started"
+            time.sleep(0.005)
+        # the worker exists: the web app and the demo services must already answer
+        for path in ("/healthz", "/demo/refunds"):
+            assert httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5).status_code == 200
+    finally:
+        _stop(dev)
+
+
+@pytest.fixture
+def process_env(redis_url: str, tmp_path: Path) -> Iterator[tuple[dict, int]]:
+    """The settings' defaults, but for where things are (SQLite: the database is not what
+    this is about, and one run of it takes most of a minute)."""
+    port = free_port()
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATA_DIR": str(tmp_path / "data"),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'waybill.db'}", "REDIS_URL": redis_url,
+           "SECRET_KEY": "test-secret-key", "LOAD_EXAMPLES": "false", "ADMIN_TOKEN": "",
+           "DEMO_SERVICES": "true", "DEMO_URL": f"http://127.0.0.1:{port}/demo",
+           "OUTBOUND_ALLOW": f"127.0.0.1:{port}"}
+    yield env, port
+
+
+@pytest.fixture
+async def web(process_env, redis_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    env, port = process_env
+    redis = Redis.from_url(redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+    process = subprocess.Popen([WAYBILL, "web", "--port", str(port)], env=env, cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        try:
+            for _ in range(600):
+                assert process.poll() is None, "waybill web exited"
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+            yield client
+        finally:
+            _stop(process)
+
+
+def start_worker(process_env, tmp_path: Path) -> subprocess.Popen[bytes]:
+    env, _ = process_env
+    return subprocess.Popen([WAYBILL, "worker"], env=env, cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def _states(web: httpx.AsyncClient) -> collections.Counter[str]:
+    counts: collections.Counter[str] = collections.Counter()
+    cursor = None
+    while True:
+        page = (await web.get("/api/orders", params={"limit": 200, "blueprint": "kill-bp",
+                                                     **({"cursor": cursor} if cursor else {})})).json()
+        counts.update(order["state"] for order in page["data"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            return counts
+
+
+async def test_a_worker_killed_mid_run_loses_no_order(web, process_env, tmp_path: Path) -> None:
+    for name in ("a", "b", "c"):
+        spec = demo_call(name, "/responses?delay_ms=60")
+        assert (await web.post("/api/api-calls", json=spec)).status_code == 201
+    blueprint = linear("kill-bp", *(node(name, "api_call", api_call=name) for name in "abc"))
+    assert (await web.post("/api/blueprints", json=blueprint)).status_code == 201
+    assert (await web.post("/api/blueprints/kill-bp/publish")).status_code == 201
+    await web.delete("/demo/calls")
+    for n in range(ORDERS):
+        created = await web.post("/api/orders", json={"order_id": f"k-{n}", "blueprint": "kill-bp",
+                                                      "input": {}})
+        assert created.status_code == 201, created.text
+
+    worker = start_worker(process_env, tmp_path)
+    try:
+        for _ in range(1500):  # kill it in the middle: a third of the calls made
+            assert worker.poll() is None, "the worker exited"
+            if len((await web.get("/demo/calls")).json()["data"]) >= ORDERS:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+    before = await _states(web)
+    assert before["completed"] < ORDERS, before
+
+    started = time.monotonic()
+    recovering = start_worker(process_env, tmp_path)
+    try:
+        while (await _states(web))["completed"] < ORDERS:
+            assert time.monotonic() - started < RECOVERY_S, await _states(web)
+            assert recovering.poll() is None, "the recovering worker exited"
+            await asyncio.sleep(0.2)
+    finally:
+        _stop(recovering)
+
+    keys = collections.Counter(call["idempotency_key"]
+                               for call in (await web.get("/demo/calls")).json()["data"])
+    assert set(keys) == {f"k-{n}:{name}" for n in range(ORDERS) for name in "abc"}
+    repeated = {key: count for key, count in keys.items() if count > 1}
+    assert all(count == 2 for count in repeated.values()), repeated  # once more per crash
+    assert len(repeated) <= 20, repeated  # at most what was in flight (CONCURRENCY, 20)
+    for n in (0, ORDERS // 2, ORDERS - 1):
+        order = (await web.get(f"/api/orders/k-{n}")).json()
+        assert [(step["node"], step["status"]) for step in order["steps"]] == [
+            (name, "completed") for name in ("start", "a", "b", "c", "end")]
