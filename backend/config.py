@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     redis_url: str = Field(default="", description="empty: `waybill dev` starts an embedded Redis")
     secret_key: str = Field(default="", description="encrypts credentials; empty: kept in ./data/")
     admin_token: str = ""
+    metrics_token: str = Field(default="", description="a bearer token for /metrics only (Prometheus)")
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = DATA_DIR
@@ -29,11 +30,12 @@ class Settings(BaseSettings):
     batch_interval_s: float = 60.0
     batch_size: int = Field(default=100, ge=1)
     concurrency: int = Field(default=20, ge=1)
-    sweep_interval_s: float = 30.0
-    lease_s: float = Field(default=360.0, description="an activation's hold on an order")
+    sweep_interval_s: float = 10.0
+    lease_s: float = Field(default=30.0, gt=0, description="an activation's hold on an order, "
+                           "renewed every third of it while a step runs")
     job_timeout_s: float = 3600.0
-    poll_delay_s: float = Field(default=0.05, description="how often an idle worker polls Redis "
-                                "(new jobs wake it at once)")
+    poll_delay_s: float = Field(default=5.0, gt=0, description="the longest an idle worker waits "
+                                "between polls (new and deferred jobs wake it on time)")
     http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
     worker_metrics_port: int = Field(default=0, description="a worker's /metrics port (0: off)")
 

@@ -3,11 +3,12 @@
 from backend.api_calls.models import ApiCall
 from backend.blueprints.models import Blueprint, BlueprintVersion
 from backend.credentials.models import Credential
+from backend.login_sessions import LoginSession
 from backend.meta import AppMeta
 from backend.orders.models import Order, Signal, StepRun
 from backend.variables.models import Variable
 
 __all__ = [
-    "ApiCall", "AppMeta", "Blueprint", "BlueprintVersion", "Credential", "Order", "Signal", "StepRun",
-    "Variable",
+    "ApiCall", "AppMeta", "Blueprint", "BlueprintVersion", "Credential", "LoginSession", "Order",
+    "Signal", "StepRun", "Variable",
 ]

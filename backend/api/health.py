@@ -1,10 +1,11 @@
-"""Liveness and Prometheus metrics (no admin token needed)."""
+"""Liveness (always open) and Prometheus metrics (open unless ADMIN_TOKEN or METRICS_TOKEN is
+set; then either token as a bearer token, or a login)."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from backend.deps import SessionDep
+from backend.deps import SessionDep, require_metrics
 
 router = APIRouter(tags=["health"])
 
@@ -15,6 +16,6 @@ async def healthz(session: SessionDep) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, dependencies=[Depends(require_metrics)])
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

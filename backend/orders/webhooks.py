@@ -1,8 +1,17 @@
-"""Webhook intake: signature check, order id from the body or the Idempotency-Key header.
+"""Webhook intake: who may deliver, the signature check, and the order id (from the body or
+the Idempotency-Key header).
+
+Who may deliver:
+- a blueprint whose published `webhook.credential` names an `hmac` credential: only signed
+  deliveries, always (with or without ADMIN_TOKEN, and the admin token does not replace it);
+- otherwise, with ADMIN_TOKEN set: only deliveries carrying `Authorization: Bearer <ADMIN_TOKEN>`;
+- otherwise (no ADMIN_TOKEN: local development): anyone.
+A refused delivery is a 401 and writes nothing (no order, no job).
 
 Signature: `X-Waybill-Timestamp: <unix seconds>` and
-`X-Waybill-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`, using the
-blueprint's `webhook.credential` (an `hmac` credential); 5 minutes of clock tolerance.
+`X-Waybill-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<idempotency key>.<raw body>">`,
+where the idempotency key is the `Idempotency-Key` header as sent (empty when there is none),
+so a captured delivery cannot be replayed under another key; 5 minutes of clock tolerance.
 """
 
 from __future__ import annotations
@@ -22,13 +31,15 @@ from backend.config import Settings
 from backend.credentials.crypto import SecretBox
 from backend.credentials.service import open_secret
 from backend.engine.functions import get
-from backend.errors import Conflict, Invalid, Unauthorized, WaybillError
+from backend.errors import Conflict, Invalid, NotFound, Unauthorized, WaybillError
 from backend.limits import json_problem
 from backend.orders.models import Order
 from backend.orders.schemas import ORDER_ID_PATTERN
 from backend.orders.service import create_order, get_order_row, published_definition
 
 TOLERANCE_S = 300
+NEEDS_AUTH = ("This webhook needs the admin token as a bearer token (or configure the "
+              "blueprint's `webhook.credential` and sign deliveries).")
 
 
 @dataclass
@@ -37,12 +48,14 @@ class Signature:
     value: str | None
 
 
-def sign(secret: str, timestamp: str, raw: bytes) -> str:
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + raw, hashlib.sha256)
-    return "sha256=" + digest.hexdigest()
+def sign(secret: str, timestamp: str, idempotency_key: str | None, raw: bytes) -> str:
+    """`sha256=<hex>` of `"<timestamp>.<idempotency key or empty>.<raw body>"`."""
+    message = b".".join([timestamp.encode(), (idempotency_key or "").encode(), raw])
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def verify(secret: str, signature: Signature, raw: bytes, now: float | None = None) -> None:
+def verify(secret: str, signature: Signature, idempotency_key: str | None, raw: bytes,
+           now: float | None = None) -> None:
     if not signature.timestamp or not signature.value:
         raise Unauthorized("This webhook needs X-Waybill-Timestamp and X-Waybill-Signature.")
     try:
@@ -51,8 +64,9 @@ def verify(secret: str, signature: Signature, raw: bytes, now: float | None = No
         raise Unauthorized("X-Waybill-Timestamp is not a unix time.") from exc
     if age > TOLERANCE_S:
         raise Unauthorized("The signature's timestamp is more than 5 minutes off.")
-    if not hmac.compare_digest(sign(secret, signature.timestamp, raw), signature.value):
-        raise Unauthorized("The signature does not match the body.")
+    expected = sign(secret, signature.timestamp, idempotency_key, raw)
+    if not hmac.compare_digest(expected.encode(), signature.value.encode()):
+        raise Unauthorized("The signature does not match the body and Idempotency-Key.")
 
 
 def _parse(raw: bytes) -> dict[str, Any]:
@@ -83,13 +97,23 @@ def _order_id(body: dict[str, Any], field: str | None, header: str | None) -> st
 
 async def receive(*, session: AsyncSession, redis: ArqRedis | None, settings: Settings,
                   blueprint_id: str, raw: bytes, idempotency_key: str | None,
-                  signature: Signature) -> Order:
-    published = await published_definition(session, blueprint_id)
+                  signature: Signature, admin: bool = False) -> Order:
+    """`admin`: the delivery carried the admin token as a bearer token. Everything that could
+    refuse the delivery is checked before anything is written."""
+    trusted = admin or not settings.admin_token
+    try:
+        published = await published_definition(session, blueprint_id)
+    except (NotFound, Conflict):
+        if not trusted:  # do not tell strangers which blueprints exist
+            raise Unauthorized(NEEDS_AUTH) from None
+        raise
     webhook = published[1].get("webhook") or {}
     if webhook.get("credential"):
         box = SecretBox(settings.resolved_secret_key)
         _, secret = await open_secret(session=session, box=box, credential_id=webhook["credential"])
-        verify(secret["secret"], signature, raw)
+        verify(secret["secret"], signature, idempotency_key, raw)
+    elif not trusted:
+        raise Unauthorized(NEEDS_AUTH)
     body = _parse(raw)
     order_id = _order_id(body, webhook.get("order_id_field"), idempotency_key)
     try:

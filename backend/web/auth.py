@@ -1,4 +1,7 @@
-"""Log in with the admin token (only when one is set), log out."""
+"""Log in with the admin token (only when one is set), log out (with the session's CSRF token).
+
+Logging in makes a server-side session (see `backend.auth`); logging out revokes it, so the
+old cookie stops working for pages and the API alike."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend import auth
-from backend.deps import SettingsDep
+from backend.deps import SettingsDep, StateDep
 from backend.web.templating import templates
 
 router = APIRouter()
@@ -19,32 +22,63 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/"
 
 
+def _secure(request: Request) -> bool:
+    # uvicorn sets the scheme from X-Forwarded-Proto when the proxy is trusted
+    return request.url.scheme == "https"
+
+
 def login_redirect(request: Request) -> RedirectResponse:
     target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
     return RedirectResponse(f"/login?next={target}", status_code=303)
 
 
+async def _login_page(request: Request, settings: SettingsDep, state: StateDep, next: str,
+                      error: str | None, status_code: int = 200) -> Response:
+    """The login page. It is open to all, so the layout's CSRF token (and logout button) is
+    given only for a live session, not for a revoked cookie that is merely well signed."""
+    live = await auth.current_session(request, settings, state.sessions)
+    token = auth.csrf_token(settings, live) if live and settings.admin_token else ""
+    return templates.TemplateResponse(request, "login.html", {
+        "next": _safe_next(next), "error": error, "csrf_token": lambda request: token},
+        status_code=status_code)
+
+
 @router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request, next: str = "/") -> Response:
-    return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next),
-                                                             "error": None})
+async def login_page(request: Request, settings: SettingsDep, state: StateDep,
+                     next: str = "/") -> Response:
+    return await _login_page(request, settings, state, next, None)
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(request: Request, settings: SettingsDep, token: Annotated[str, Form()] = "",
+async def login(request: Request, settings: SettingsDep, state: StateDep,
+                token: Annotated[str, Form()] = "",
                 next: Annotated[str, Form()] = "/") -> Response:
     if not settings.admin_token or not auth.token_matches(settings, token):
-        return templates.TemplateResponse(request, "login.html", {
-            "next": _safe_next(next), "error": "That token is not the admin token."},
-            status_code=401)
+        return await _login_page(request, settings, state, next,
+                                 "That token is not the admin token.", status_code=401)
+    previous = request.cookies.get(auth.COOKIE, "")
+    async with state.sessions() as db:
+        if auth.valid_session(settings, previous):  # logging in again ends the old session
+            await auth.end_session(db, previous)
+        cookie = await auth.start_session(db, settings)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(auth.COOKIE, auth.new_session(settings), max_age=auth.SESSION_S,
-                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+    response.set_cookie(auth.COOKIE, cookie, max_age=auth.SESSION_S, httponly=True,
+                        samesite="lax", secure=_secure(request))
     return response
 
 
 @router.post("/logout")
-async def logout() -> Response:
+async def logout(request: Request, settings: SettingsDep, state: StateDep,
+                 csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Revoke the session. A signed session cookie needs its CSRF token (the form field or
+    the X-CSRF-Token header), else 403 and the session stays."""
+    session = request.cookies.get(auth.COOKIE, "")
+    if settings.admin_token and auth.valid_session(settings, session):
+        given = csrf_token or request.headers.get(auth.CSRF_HEADER, "")
+        if not auth.csrf_matches(settings, session, given):
+            raise auth.Forbidden("Logging out needs this session's CSRF token.")
+        async with state.sessions() as db:
+            await auth.end_session(db, session)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(auth.COOKIE)
+    response.delete_cookie(auth.COOKIE, httponly=True, samesite="lax", secure=_secure(request))
     return response

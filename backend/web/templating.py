@@ -33,8 +33,8 @@ def csrf_token(request: Request) -> str:
     from backend import auth
 
     settings = request.app.state.settings
-    session = request.cookies.get(auth.COOKIE, "")
-    if not settings.admin_token or not auth.valid_session(settings, session):
+    session = auth.checked_session(request)  # pages behind the login looked it up already
+    if not settings.admin_token or session is None:
         return ""
     return auth.csrf_token(settings, session)
 

@@ -1,24 +1,39 @@
 """`POST /webhooks/{blueprint_id}`: an order from any JSON body, once per order id, with an
-optional HMAC signature (`X-Waybill-Timestamp`, `X-Waybill-Signature: sha256=<hex>`)."""
+HMAC signature (`X-Waybill-Timestamp`, `X-Waybill-Signature: sha256=<hex>` of
+`"<timestamp>.<Idempotency-Key or empty>.<raw body>"`) when the blueprint names a credential,
+and the admin token as a bearer token otherwise when ADMIN_TOKEN is set."""
 
 import hashlib
 import hmac
 import json
 import time
+from collections.abc import AsyncIterator
 
+import httpx
 import pytest
+from redis.asyncio import Redis
 
+from backend.main import create_app
+from backend.orders import webhooks
 from backend.orders.dispatch import run_batch
-from tests.orders.builders import linear
+from backend.queue import QUEUE
+from tests.orders.builders import demo_call, linear, node
 
 HOOK_SECRET = "whsec-0123456789abcdef"
+ADMIN = "hook-admin-token"
+BEARER = {"Authorization": f"Bearer {ADMIN}"}
 
 
-def signed(body: bytes, *, secret: str = HOOK_SECRET, at: float | None = None) -> dict[str, str]:
+def signed(body: bytes, *, key: str | None = None, secret: str = HOOK_SECRET,
+           at: float | None = None) -> dict[str, str]:
+    """Headers of a signed delivery (with `Idempotency-Key: key` when a key is given)."""
     timestamp = str(int(at if at is not None else time.time()))
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return {"X-Waybill-Timestamp": timestamp, "X-Waybill-Signature": "sha256=" + digest.hexdigest(),
-            "Content-Type": "application/json"}
+    message = f"{timestamp}.{key or ''}.".encode() + body
+    digest = hmac.new(secret.encode(), message, hashlib.sha256)
+    headers = {"X-Waybill-Timestamp": timestamp,
+               "X-Waybill-Signature": "sha256=" + digest.hexdigest(),
+               "Content-Type": "application/json"}
+    return headers | ({"Idempotency-Key": key} if key is not None else {})
 
 
 async def order_ids(client) -> list[str]:
@@ -113,6 +128,12 @@ async def test_bad_missing_or_stale_signatures_are_refused(live_client):
         "6 minutes old": signed(body, at=time.time() - 360),
         "6 minutes ahead": signed(body, at=time.time() + 360),
         "not a time": {**good, "X-Waybill-Timestamp": "yesterday"},
+        "old format, no key part": {**good, "X-Waybill-Signature": "sha256=" + hmac.new(
+            HOOK_SECRET.encode(), good["X-Waybill-Timestamp"].encode() + b"." + body,
+            hashlib.sha256).hexdigest()},
+        "signed with a key, sent without": {
+            k: v for k, v in signed(body, key="S-2").items() if k != "Idempotency-Key"},
+        "signed without a key, sent with one": good | {"Idempotency-Key": "S-2"},
     }
     for name, headers in cases.items():
         response = await live_client.post("/webhooks/signed-bp", content=body, headers=headers)
@@ -140,3 +161,114 @@ async def test_the_published_version_decides_the_signature_check(live_client):
     response = await live_client.post("/webhooks/signed-bp", json={"id": "S-9"})
     assert response.status_code == 401
     assert await order_ids(live_client) == []
+
+
+def test_sign_covers_timestamp_key_and_body() -> None:
+    expected = hmac.new(b"k" * 16, b"1700000000.K-1.{}", hashlib.sha256).hexdigest()
+    assert webhooks.sign("k" * 16, "1700000000", "K-1", b"{}") == "sha256=" + expected
+    assert webhooks.sign("k" * 16, "1700000000", None, b"{}") == webhooks.sign(
+        "k" * 16, "1700000000", "", b"{}")
+
+
+async def test_a_signed_delivery_replayed_with_another_key_is_refused(live_client, published):
+    """The order id comes from Idempotency-Key here: a captured delivery must not be able to
+    make more orders by changing the key within the 5 minutes."""
+    response = await live_client.post("/api/credentials", json={
+        "id": "hook-key", "name": "hook", "type": "hmac", "secret": HOOK_SECRET})
+    assert response.status_code == 201, response.text
+    await published(linear("keyed-signed", result="input.total",
+                           webhook={"credential": "hook-key"}))
+    body = json.dumps({"total": 12}).encode()
+    captured = signed(body, key="K-1")
+    first = await live_client.post("/webhooks/keyed-signed", content=body, headers=captured)
+    assert (first.status_code, first.json()["order_id"]) == (202, "K-1"), first.text
+    for key in ("K-2", "K-3", "K-1x", ""):
+        replay = await live_client.post("/webhooks/keyed-signed", content=body,
+                                        headers=captured | {"Idempotency-Key": key})
+        assert (replay.status_code, replay.json()["type"]) == (401, "unauthorized"), key
+    again = await live_client.post("/webhooks/keyed-signed", content=body, headers=captured)
+    assert (again.status_code, again.json()["order_id"]) == (202, "K-1")  # the same order
+    assert await order_ids(live_client) == ["K-1"]
+
+
+# -- with ADMIN_TOKEN set ---------------------------------------------------------------------
+
+
+@pytest.fixture
+async def guarded(live_settings, demo_url) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with ADMIN_TOKEN set; a blueprint calling the demo services, published with
+    a webhook block but no credential, one with no webhook block, and a signed one."""
+    app = create_app(live_settings.model_copy(update={"admin_token": ADMIN}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://waybill",
+                                     headers=BEARER) as admin:
+            async with httpx.AsyncClient() as raw:
+                await raw.delete(f"{demo_url}/calls")
+            made = await admin.post("/api/api-calls", json=demo_call("hook-call", "/returns"))
+            assert made.status_code == 201, made.text
+            made = await admin.post("/api/credentials", json={
+                "id": "hook-key", "name": "hook", "type": "hmac", "secret": HOOK_SECRET})
+            assert made.status_code == 201, made.text
+            step = node("call", "api_call", api_call="hook-call")
+            for doc in (linear("open-hook", step, webhook={"order_id_field": "id"}),
+                        linear("no-hook-block", step),
+                        linear("signed-hook", step, webhook={"credential": "hook-key",
+                                                             "order_id_field": "id"})):
+                assert (await admin.post("/api/blueprints", json=doc)).status_code == 201
+                published = await admin.post(f"/api/blueprints/{doc['id']}/publish")
+                assert published.status_code == 201, published.text
+        async with httpx.AsyncClient(transport=transport, base_url="http://waybill") as http:
+            yield http
+
+
+async def guarded_order_ids(client: httpx.AsyncClient) -> list[str]:
+    response = await client.get("/api/orders", headers=BEARER)
+    return [order["order_id"] for order in response.json()["data"]]
+
+
+async def test_with_an_admin_token_unsigned_deliveries_are_refused_and_write_nothing(
+        guarded, db_rows, redis_url, run_worker, demo_calls):
+    from tests.api.helpers import assert_error
+
+    body = json.dumps({"id": "U-1", "total": 1}).encode()
+    json_type = {"Content-Type": "application/json"}
+    attempts = [
+        ("/webhooks/open-hook", json_type),
+        ("/webhooks/no-hook-block", json_type | {"Idempotency-Key": "U-2"}),
+        ("/webhooks/open-hook", json_type | {"Authorization": "Bearer wrong"}),
+        ("/webhooks/open-hook", json_type | {"Authorization": f"Basic {ADMIN}"}),
+        ("/webhooks/open-hook", json_type | {"Authorization": f"Bearer {ADMIN}x"}),
+        ("/webhooks/signed-hook", json_type),
+        ("/webhooks/signed-hook", signed(body, secret="another-secret-of-16+")),
+        # the admin token does not replace the signature a blueprint asks for
+        ("/webhooks/signed-hook", json_type | BEARER),
+        ("/webhooks/no-such-blueprint", json_type),  # not a 404: strangers learn nothing
+    ]
+    for path, headers in attempts:
+        assert_error(await guarded.post(path, content=body, headers=headers), 401, "unauthorized")
+    assert await db_rows("SELECT order_id FROM orders") == []
+    redis = Redis.from_url(redis_url)
+    try:
+        assert await redis.zcard(QUEUE) == 0  # nothing enqueued
+    finally:
+        await redis.aclose()
+    await run_worker()
+    assert await demo_calls() == []  # and no outbound call made
+
+
+async def test_with_an_admin_token_the_bearer_token_or_a_signature_is_accepted(
+        guarded, run_worker, demo_calls):
+    body = json.dumps({"id": "B-1"}).encode()
+    response = await guarded.post("/webhooks/open-hook", content=body,
+                                  headers=BEARER | {"Content-Type": "application/json"})
+    assert (response.status_code, response.json()["order_id"]) == (202, "B-1"), response.text
+    response = await guarded.post("/webhooks/no-hook-block", json={"total": 2},
+                                  headers=BEARER | {"Idempotency-Key": "B-2"})
+    assert (response.status_code, response.json()["order_id"]) == (202, "B-2"), response.text
+    body = json.dumps({"id": "S-1"}).encode()
+    response = await guarded.post("/webhooks/signed-hook", content=body, headers=signed(body))
+    assert (response.status_code, response.json()["order_id"]) == (202, "S-1"), response.text
+    assert sorted(await guarded_order_ids(guarded)) == ["B-1", "B-2", "S-1"]
+    await run_worker()
+    assert len(await demo_calls("/returns")) == 3
