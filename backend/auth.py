@@ -24,7 +24,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.config import Settings
 from backend.db import utcnow
-from backend.errors import WaybillError
 from backend.login_sessions import LoginSession
 
 COOKIE = "waybill_session"
@@ -33,11 +32,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 _CHECKED = "waybill_session_live"  # request.state: the cookie's row was looked up already
-
-
-class Forbidden(WaybillError):
-    status_code = 403
-    type = "forbidden"
 
 
 def _sign(settings: Settings, message: str) -> str:

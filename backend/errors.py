@@ -5,7 +5,11 @@
     ├── Conflict                    409  (duplicate id, nothing published yet, ...)
     ├── Invalid                     422  (input that parsed but is wrong; carries `errors`)
     ├── PayloadTooLarge             413
-    └── Unauthorized                401
+    ├── Unauthorized                401
+    └── Forbidden                   403  (a login session's request without its CSRF token)
+
+A write that lost a race with another one (the row was deleted or changed meanwhile:
+SQLAlchemy's StaleDataError) answers 409 as a Conflict; the caller may try again.
 
 Every answer is `{"type": str, "detail": str, "errors": [...]}` with a 4xx status.
 Bad input never reaches a 500: request validation, malformed JSON and oversized bodies
@@ -20,6 +24,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -60,6 +65,11 @@ class Unauthorized(WaybillError):
     type = "unauthorized"
 
 
+class Forbidden(WaybillError):
+    status_code = 403
+    type = "forbidden"
+
+
 def error_body(type_: str, detail: str, errors: list[Any] | None = None) -> dict[str, Any]:
     return {"type": type_, "detail": detail, "errors": errors or []}
 
@@ -78,6 +88,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WaybillError)
     async def _waybill_error(request: Request, exc: WaybillError) -> JSONResponse:
         return JSONResponse(error_body(exc.type, exc.detail, exc.errors), exc.status_code)
+
+    @app.exception_handler(StaleDataError)
+    async def _lost_race(request: Request, exc: StaleDataError) -> JSONResponse:
+        detail = "Another request changed or deleted this meanwhile; read it again and retry."
+        return JSONResponse(error_body(Conflict.type, detail), Conflict.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -154,6 +154,13 @@ def test_export_of_an_unknown_blueprint_fails(waybill) -> None:
     assert "No blueprint with id 'ghost'." in err
 
 
+def test_orders_reprocess_defaults_to_the_failed_step(waybill) -> None:
+    """Running every step again (refunds included) must be asked for with `--from start`."""
+    code, out, err = waybill("orders", "reprocess", "--help")
+    assert code == 0, err
+    assert "[default: failed]" in flat(out)
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::"])
 def test_web_refuses_an_open_bind_without_admin_token(waybill, host: str) -> None:
     code, _, err = waybill("web", "--host", host)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -32,9 +34,21 @@ async def load_catalog(*, session: AsyncSession) -> Catalog:
     return Catalog(api_calls=await all_specs(session=session), functions=frozenset(REGISTRY))
 
 
+def input_schema_problems(doc: BlueprintDoc) -> list[Problem]:
+    """The input schema must itself be a valid JSON Schema (draft 2020-12), or every order
+    would be checked against something else than what was meant (or not at all)."""
+    try:
+        Draft202012Validator.check_schema(doc.input_schema)
+    except SchemaError as exc:
+        where = "/" + "/".join(map(str, exc.absolute_path))
+        return [Problem(code="input_schema",
+                        message=f"input_schema is not a valid JSON Schema at {where}: {exc.message}")]
+    return []
+
+
 async def check(*, session: AsyncSession, doc: BlueprintDoc) -> ValidationReport:
     """Validate a blueprint against the current catalog."""
-    errors = validate(doc, await load_catalog(session=session))
+    errors = [*input_schema_problems(doc), *validate(doc, await load_catalog(session=session))]
     return ValidationReport(valid=not errors, errors=errors)
 
 
@@ -94,16 +108,22 @@ async def get_blueprint(*, session: AsyncSession, blueprint_id: str) -> Blueprin
     return await _public(session, row)
 
 
-def _refuse_duplicate_node_ids(report: ValidationReport) -> None:
+def _refuse_unsavable(report: ValidationReport) -> None:
+    """Drafts are saved with their problems, except these two: duplicate node ids, and an
+    input schema that is not a JSON Schema."""
     duplicates = [error for error in report.errors if error.code == "duplicate_node_id"]
     if duplicates:
         raise Invalid("Node ids must be unique.", [d.model_dump(mode="json") for d in duplicates])
+    bad_schema = [error for error in report.errors if error.code == "input_schema"]
+    if bad_schema:
+        raise Invalid("The input schema is not a valid JSON Schema.",
+                      [error.model_dump(mode="json") for error in bad_schema])
 
 
 async def create_blueprint(*, session: AsyncSession, doc: BlueprintDoc) -> BlueprintPublic:
     """Store a new blueprint draft with its validation errors (an existing id conflicts)."""
     report = await check(session=session, doc=doc)
-    _refuse_duplicate_node_ids(report)
+    _refuse_unsavable(report)
     row = Blueprint(id=doc.id, name=doc.name, draft=doc.canonical(),
                     errors=[error.model_dump(mode="json") for error in report.errors])
     await insert_new(session, row, f"A blueprint with id {doc.id!r}")
@@ -119,7 +139,7 @@ async def update_draft(*, session: AsyncSession, blueprint_id: str,
                         "message": f"body id {doc.id!r} differs from {blueprint_id!r}"}])
     row = await get_row(session=session, blueprint_id=blueprint_id)
     report = await check(session=session, doc=doc)
-    _refuse_duplicate_node_ids(report)
+    _refuse_unsavable(report)
     row.name, row.draft, row.updated_at = doc.name, doc.canonical(), utcnow()
     row.errors = [error.model_dump(mode="json") for error in report.errors]
     await session.commit()

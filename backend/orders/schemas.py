@@ -85,7 +85,11 @@ class OrderQuery(OrderFilter):
 class ReprocessRequest(Strict):
     order_ids: list[str] | None = Field(default=None, max_length=10_000)
     filter: OrderFilter | None = None
-    from_: Literal["start", "failed"] = Field(default="start", alias="from")
+    from_: Literal["start", "failed"] = Field(
+        default="failed", alias="from",
+        description="`failed` (the default): each order restarts at the step it failed at, its "
+                    "saved values kept (orders that did not fail start over). `start`: every "
+                    "step runs again, API calls that already succeeded (refunds) included.")
     dry_run: bool = False
 
     @model_validator(mode="after")

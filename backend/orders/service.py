@@ -10,6 +10,7 @@ from typing import Any
 
 from arq.connections import ArqRedis
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -48,10 +49,41 @@ def public(order: Order, steps: list[StepRun]) -> OrderPublic:
         "steps": [StepRunPublic.model_validate(step, from_attributes=True) for step in steps]})
 
 
-def check_input(schema: dict[str, Any], value: dict[str, Any]) -> None:
+# (blueprint id, version) -> (its input schema, the validator built from it). Versions are
+# immutable, so a validator is built once per version on the order-intake path; the schema is
+# kept to tell a blueprint deleted and created again (same id, version 1 again) apart.
+_validators: dict[tuple[str, int], tuple[dict[str, Any], Draft202012Validator]] = {}
+
+
+def input_validator(schema: dict[str, Any],
+                    key: tuple[str, int] | None = None) -> Draft202012Validator:
+    """A validator of `schema` that checks `format` too (email, date-time, uri, ...: the
+    `format-nongpl` extra of jsonschema). Cached under `key` (a published version); a test
+    run's draft (no key) gets a new one. A schema that is not a JSON Schema (saved before the
+    API refused those) refuses the order rather than failing in the middle of validation."""
+    hit = _validators.get(key) if key is not None else None
+    if hit is not None and (hit[0] is schema or hit[0] == schema):
+        return hit[1]
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/" + "/".join(map(str, exc.absolute_path))
+        raise Conflict("The blueprint's input_schema is not a valid JSON Schema; fix it and "
+                       "publish again.", [{"path": where, "code": "input_schema",
+                                           "message": exc.message}]) from exc
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    if key is not None:
+        if len(_validators) > 1000:
+            _validators.clear()
+        _validators[key] = (schema, validator)
+    return validator
+
+
+def check_input(schema: dict[str, Any], value: dict[str, Any],
+                key: tuple[str, int] | None = None) -> None:
     errors = [{"path": "/" + "/".join(map(str, error.absolute_path)), "code": "input_schema",
                "message": error.message}
-              for error in Draft202012Validator(schema).iter_errors(value)]
+              for error in input_validator(schema, key).iter_errors(value)]
     if errors:
         raise Invalid("The input does not match the blueprint's input_schema.", errors)
 
@@ -87,7 +119,8 @@ def start_node(graph: dict[str, Any]) -> str:
 
 def _new_order(order_id: str, blueprint_id: str, version: int | None, graph: dict,
                payload: dict[str, Any], dispatch: str, **flags: Any) -> Order:
-    check_input(graph.get("input_schema") or {}, payload)
+    check_input(graph.get("input_schema") or {}, payload,
+                (blueprint_id, version) if version is not None else None)
     now = utcnow()
     return Order(order_id=order_id, blueprint_id=blueprint_id, version=version, input=payload,
                  current_node=start_node(graph), dispatch=dispatch,
@@ -327,7 +360,8 @@ async def due_orders(*, session: AsyncSession, settings: Settings, limit: int = 
     waiting_signalled = (col(Order.state) == OrderState.waiting) & col(Order.id).in_(
         select(Signal.order_pk).where(col(Signal.consumed_at).is_(None)))
     not_batch_pending = ~((col(Order.dispatch) == "batch") & (col(Order.state) == OrderState.pending))
+    orphaned = (col(Order.state) == OrderState.running) | (col(Order.lease_until) < now)
     query = select(Order).where(col(Order.state).in_(ACTIVE_STATES), lease_free,
-                                due | waiting_signalled | (col(Order.lease_until) < now),
+                                due | waiting_signalled | orphaned,
                                 not_batch_pending).limit(limit)
     return list(await session.exec(query))

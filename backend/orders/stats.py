@@ -134,9 +134,10 @@ async def counts_with_age(*, session: AsyncSession, where: OrderFilter,
 
 
 def _minute_of(column: Any, dialect: str) -> Any:
-    """Whole minutes since the epoch, computed by the database."""
+    """Whole minutes since the epoch, computed by the database. Floor division (`//`):
+    in SQLAlchemy 2 `/` is true division, which would give every second a bucket of its own."""
     if dialect == "sqlite":
-        return cast(func.strftime("%s", column), Integer) / 60
+        return cast(func.strftime("%s", column), Integer) // 60
     return cast(func.floor(func.extract("epoch", column) / 60), Integer)
 
 

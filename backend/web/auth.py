@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend import auth
 from backend.deps import SettingsDep, StateDep
+from backend.errors import Forbidden
 from backend.web.templating import templates
 
 router = APIRouter()
@@ -76,7 +77,7 @@ async def logout(request: Request, settings: SettingsDep, state: StateDep,
     if settings.admin_token and auth.valid_session(settings, session):
         given = csrf_token or request.headers.get(auth.CSRF_HEADER, "")
         if not auth.csrf_matches(settings, session, given):
-            raise auth.Forbidden("Logging out needs this session's CSRF token.")
+            raise Forbidden("Logging out needs this session's CSRF token.")
         async with state.sessions() as db:
             await auth.end_session(db, session)
     response = RedirectResponse("/login", status_code=303)

@@ -29,7 +29,7 @@ def bulk_form(form: Any, query: ListQuery) -> BulkForm:
     ids = list(dict.fromkeys(str(value) for value in form.getlist("order_ids")))[:MAX_SELECTED]
     mode = str(form.get("mode") or ("selected" if ids else "filter"))
     return BulkForm(mode=mode if mode in ("selected", "filter") else "filter", order_ids=ids,
-                    query=query, from_="failed" if form.get("from") == "failed" else "start",
+                    query=query, from_="start" if form.get("from") == "start" else "failed",
                     run=form.get("run") == "1")
 
 

@@ -189,13 +189,13 @@ async def signal(request: Request, order_id: OrderId, session: SessionDep, state
 
 @router.post("/{order_id}/reprocess", response_class=HTMLResponse)
 async def reprocess_one(request: Request, order_id: OrderId, session: SessionDep,
-                        state: StateDep, start: Annotated[str, Form(alias="from")] = "start",
+                        state: StateDep, start: Annotated[str, Form(alias="from")] = "failed",
                         ) -> Response:
-    where = "its failed step" if start == "failed" else "the start"
+    where = "the start" if start == "start" else "its failed step"
 
     async def run() -> None:
         request_ = ReprocessRequest.model_validate(
-            {"order_ids": [order_id], "from": "failed" if start == "failed" else "start"})
+            {"order_ids": [order_id], "from": "start" if start == "start" else "failed"})
         answer = await service.reprocess(session=session, redis=state.redis, request=request_)
         if not answer.count:
             raise WaybillError("Only a finished order can be reprocessed.")

@@ -178,6 +178,37 @@ async def test_export_is_the_canonical_draft(client: httpx.AsyncClient) -> None:
     assert response.text.endswith("}\n")
 
 
+async def test_an_input_schema_that_is_not_a_json_schema_is_refused(
+        client: httpx.AsyncClient) -> None:
+    """Valid JSON but not a valid JSON Schema (`Draft202012Validator.check_schema`): validate
+    reports it, create and update refuse it with a 422 naming the spot, nothing is stored."""
+    bad_schemas = [({"type": "nope"}, "/type"),
+                   ({"type": "object", "properties": {"email": {"type": 5}}},
+                    "/properties/email/type"),
+                   ({"required": "email"}, "/required")]
+    good = {"type": "object", "required": ["email"],
+            "properties": {"email": {"type": "string", "format": "email"}}}
+    for schema, where in bad_schemas:
+        report = await expect(client.post("/api/blueprints/validate",
+                                          json=linear(input_schema=schema)))
+        assert report["valid"] is False
+        assert [(e["code"], e["node"]) for e in report["errors"]] == [("input_schema", None)]
+        assert where in report["errors"][0]["message"]
+        body = assert_error(await client.post("/api/blueprints", json=linear(input_schema=schema)),
+                            422, "invalid")
+        assert [e["code"] for e in body["errors"]] == ["input_schema"]
+        assert where in body["errors"][0]["message"]
+    assert (await expect(client.get("/api/blueprints")))["data"] == []
+
+    made = await expect(client.post("/api/blueprints", json=linear(input_schema=good)), 201)
+    assert (made["valid"], made["draft"]["input_schema"]) == (True, good)
+    for schema, _ in bad_schemas:
+        body = assert_error(await client.put("/api/blueprints/bp", json=linear(input_schema=schema)),
+                            422, "invalid")
+        assert body["errors"][0]["code"] == "input_schema"
+    assert (await expect(client.get("/api/blueprints/bp")))["draft"] == made["draft"]
+
+
 # -- publish and versions ------------------------------------------------------------------
 
 

@@ -187,3 +187,59 @@ async def test_copy_paste_gives_fresh_ids_and_keeps_inner_edges(page: Page, serv
     assert ("call_1", "end_1", "next") in await edges(page)
     await page.keyboard.press("Control+z")
     assert sorted(await node_ids(page)) == ["call", "done", "start"]
+
+
+async def test_a_broken_input_schema_is_refused_not_dropped(page: Page, server: str) -> None:
+    """Save with an input schema that is not valid JSON (checked in the page) or not a JSON
+    Schema (refused by the API with a 422) shows the error at the field and stores nothing;
+    fixed, it is saved and there after a reload."""
+    original = {"type": "object", "required": ["order_id"]}
+    await create_blueprint(server, linear_doc("e2e-schema") | {"input_schema": original})
+    await open_editor(page, "e2e-schema")
+    field = page.locator("#panel textarea[name=input_schema]")
+    message = page.locator("#panel textarea[name=input_schema] + .field-msg")
+    before = (await get_blueprint(server, "e2e-schema"))["draft"]
+
+    await field.fill('{"type": "object", "required": ["email"')  # Save at once: no debounce wait
+    await page.click("[data-action=save]")
+    await expect(message).to_contain_text("Not valid JSON")
+    await expect(field).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#save-status")).to_have_text("Not saved")
+    await expect(page.locator(".toast-error")).to_contain_text("input schema")
+    await expect(page.locator(".toast-ok")).to_have_count(0)
+    await page.screenshot(path="/tmp/editor-input-schema-invalid-json.png")
+    assert (await get_blueprint(server, "e2e-schema"))["draft"] == before
+
+    await select_node(page, "call")  # the panel shows a step, then the blueprint again:
+    await page.keyboard.press("Escape")  # the text typed and its error are still there
+    await expect(field).to_have_value('{"type": "object", "required": ["email"')
+    await expect(message).to_contain_text("Not valid JSON")
+    await page.keyboard.press("Control+s")
+    await expect(page.locator("#save-status")).to_have_text("Not saved")
+
+    await field.fill('{"type": "object", "required": "email"}')  # JSON, but not a JSON Schema
+    await page.click("[data-action=save]")
+    await expect(message).to_contain_text("not a valid JSON Schema at /required")
+    await expect(page.locator("#save-status")).to_have_text("Not saved")
+    await page.screenshot(path="/tmp/editor-input-schema-not-a-schema.png")
+    assert (await get_blueprint(server, "e2e-schema"))["draft"] == before
+    await wait_validated(page)  # the live validation says so too
+    await expect(page.locator("#problem-count")).to_have_text("1 problem")
+    await expect(page.locator("#panel [data-problems] li")).to_contain_text("not a valid JSON Schema")
+
+    fixed = {"type": "object", "required": ["email"],
+             "properties": {"email": {"type": "string", "format": "email"}}}
+    await field.fill('{"type": "object", "required": ["email"], '
+                     '"properties": {"email": {"type": "string", "format": "email"}}}')
+    await page.click("[data-action=save]")
+    await expect(page.locator("#save-status")).to_have_text("All changes saved")
+    await expect(message).to_be_empty()
+    await expect(field).to_have_attribute("aria-invalid", "false")
+    assert (await get_blueprint(server, "e2e-schema"))["draft"]["input_schema"] == fixed
+    await wait_validated(page)
+    await expect(page.locator("#problem-count")).to_have_text("Valid")
+
+    await page.reload()
+    await page.wait_for_selector("#editor[data-ready=true]")
+    assert (await doc(page))["input_schema"] == fixed
+    await expect(field).to_contain_text('"format": "email"')

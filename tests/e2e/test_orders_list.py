@@ -93,6 +93,44 @@ async def test_bulk_reprocess_is_previewed_then_runs(page: Page, http: httpx.Asy
     await expect(page.locator("input[name=order_ids]:checked")).to_have_count(0)
 
 
+async def test_bulk_reprocess_defaults_to_the_failed_step_and_warns_about_the_start(
+        page: Page, http: httpx.AsyncClient) -> None:
+    """The dialog preselects "the failed step"; choosing "the start" warns that calls that
+    already succeeded (refunds) run again, and the preview restarts at the start."""
+    await put_variable(http, "e2e_default_fail", "always")
+    await put_api_call(http, refunds_call("e2e-default-call", "e2e_default_fail"))
+    await publish(http, chain("e2e-default", call_step("e2e-default-call")))
+    ids = ["default-1", "default-2"]
+    await create_orders(http, "e2e-default", ids)
+    await wait_for(http, ids, {"failed"})
+
+    await page.goto("/orders?blueprint=e2e-default&state=failed")
+    await expect(page.locator("#orders-table tbody tr")).to_have_count(2)
+    await page.click("text=Reprocess…")
+    dialog = page.locator("#bulk-dialog")
+    warning = dialog.locator("[data-start-warning]")
+    await expect(dialog.locator("[data-preview]")).to_have_attribute("data-count", "2")
+    await expect(dialog.locator("input[name=from][value=failed]")).to_be_checked()
+    await expect(dialog.locator("input[name=from][value=start]")).not_to_be_checked()
+    await expect(dialog.locator(".mini-table tbody")).to_have_text("call2")
+    await expect(warning).to_have_count(0)
+
+    await dialog.locator("input[name=from][value=start]").check()
+    await expect(warning).to_be_visible()
+    await expect(warning).to_contain_text(
+        "Runs every step again, including API calls that already succeeded, such as refunds")
+    await expect(dialog.locator(".mini-table tbody")).to_have_text("start2")
+    await expect(dialog.locator("input[name=from][value=start]")).to_be_checked()
+    await page.screenshot(path="/tmp/orders-bulk-reprocess-from-start.png")
+
+    await dialog.locator("input[name=from][value=failed]").check()
+    await expect(warning).to_have_count(0)
+    await expect(dialog.locator(".mini-table tbody")).to_have_text("call2")
+    await dialog.locator("[data-confirm-reprocess]").click()
+    await expect(dialog.locator("[data-result]")).to_contain_text(
+        "2 orders sent to run again from their failed step")
+
+
 async def test_bulk_cancel_stops_the_ticked_orders(page: Page, http: httpx.AsyncClient) -> None:
     await publish(http, chain("e2e-cancel", sleep_step()))
     ids = ["cancel-1", "cancel-2", "cancel-3"]

@@ -5,8 +5,11 @@ import asyncio
 import pytest
 from sqlmodel import select
 
+from backend.blueprints.models import BlueprintVersion
+from backend.errors import Invalid
 from backend.orders.dispatch import sweep
 from backend.orders.models import Order
+from backend.orders.service import check_input, input_validator
 from backend.queue import QUEUE
 from tests.orders.builders import demo_call, linear, node, step_runs
 
@@ -242,3 +245,62 @@ async def test_an_api_call_created_just_before_the_order_is_found(
 async def order_pk(runner, order_id):
     async with runner.sessions() as session:
         return (await session.exec(select(Order.id).where(Order.order_id == order_id))).one()
+
+
+FORMATS_SCHEMA = {"type": "object", "required": ["email"], "properties": {
+    "email": {"type": "string", "format": "email"},
+    "ship_by": {"type": "string", "format": "date-time"},
+    "callback": {"type": "string", "format": "uri"}}}
+GOOD_FORMATS = {"email": "ann@example.com", "ship_by": "2025-03-01T09:30:00Z",
+                "callback": "https://shop.example/hooks/1"}
+
+
+async def test_input_formats_are_enforced_on_create(live_client, published):
+    """`format` in the input schema (email, date-time, uri) is checked, not just annotated:
+    a bad value is refused with the path of its field, a good order is created."""
+    await published(linear("formats", input_schema=FORMATS_SCHEMA))
+    cases = [("email", "not-an-email"), ("ship_by", "next tuesday"),
+             ("ship_by", "2025-13-01T09:30:00Z"), ("callback", "no scheme here")]
+    for n, (field, bad) in enumerate(cases):
+        response = await live_client.post("/api/orders", json={
+            "order_id": f"fmt-bad-{n}", "blueprint": "formats", "input": GOOD_FORMATS | {field: bad}})
+        assert response.status_code == 422, (field, bad, response.text)
+        body = response.json()
+        assert body["type"] == "invalid"
+        assert [(e["path"], e["code"]) for e in body["errors"]] == [(f"/{field}", "input_schema")]
+        assert bad in body["errors"][0]["message"]
+    response = await live_client.post("/api/orders", json={
+        "order_id": "fmt-good", "blueprint": "formats", "input": GOOD_FORMATS})
+    assert response.status_code == 201, response.text
+    listed = (await live_client.get("/api/orders", params={"blueprint": "formats"})).json()
+    assert [order["order_id"] for order in listed["data"]] == ["fmt-good"]
+
+
+def test_the_input_validator_is_compiled_once_per_version():
+    """Order intake validates with a validator built once per (blueprint, version)."""
+    schema = {"type": "object", "properties": {"email": {"format": "email"}}}
+    first = input_validator(schema, ("cached-bp", 1))
+    assert input_validator(schema, ("cached-bp", 1)) is first
+    assert input_validator(dict(schema), ("cached-bp", 1)) is first  # an equal schema: reused
+    other = {"type": "object", "required": ["id"]}  # same id and version, another schema
+    assert input_validator(other, ("cached-bp", 1)) is not first
+    check_input(schema, {"email": "a@example.com"}, ("cached-bp", 2))
+    with pytest.raises(Invalid) as refused:
+        check_input(schema, {"email": "nope"}, ("cached-bp", 2))
+    assert [e["path"] for e in refused.value.errors] == ["/email"]
+
+
+async def test_a_version_with_a_broken_input_schema_refuses_orders(live_client, live_app, published):
+    """A version stored before the API refused schemas that are not JSON Schemas answers a
+    409 naming the problem, not a 500 from inside jsonschema."""
+    await published(linear("old-schema", input_schema={"type": "object"}))
+    async with live_app.state.waybill.sessions() as session:
+        version = await session.get(BlueprintVersion, ("old-schema", 1))
+        version.definition = version.definition | {"input_schema": {"type": "nope"}}
+        await session.commit()
+    response = await live_client.post("/api/orders", json={
+        "order_id": "old-1", "blueprint": "old-schema", "input": {}})
+    assert response.status_code == 409, response.text
+    assert "not a valid JSON Schema" in response.json()["detail"]
+    assert [(e["path"], e["code"]) for e in response.json()["errors"]] == [("/type", "input_schema")]
+    assert (await live_client.get("/api/orders/old-1")).status_code == 404

@@ -107,6 +107,23 @@ async def test_from_the_start_by_filter(failed_orders, live_client, get_order, r
     assert (await reprocess(live_client, body | {"dry_run": True}))["count"] == 0
 
 
+async def test_the_failed_step_is_the_default(failed_orders, live_client, get_order, run_worker,
+                                             demo_calls):
+    """Without `from`, orders restart at their failed step: the steps that already
+    succeeded (a refund, say) are not called again, and their saved values are kept."""
+    answer = await reprocess(live_client, {"order_ids": ["p1", "p2"], "dry_run": True})
+    assert (answer["count"], answer["steps"]) == (2, {"b": 2})
+    answer = await reprocess(live_client, {"filter": {"state": "failed"}})
+    assert (answer["count"], answer["steps"]) == (3, {"b": 3})
+    await run_worker()
+    for order_id in ORDERS:
+        order = await get_order(order_id)
+        assert order["state"] == "completed", order["error"]
+        assert order["vars"]["a"] == f"resp_{order_id}"
+        assert calls_of(await demo_calls(), order_id) == [
+            (f"{order_id}:a", 200), (f"{order_id}:b", 400), (f"{order_id}:b", 200)]
+
+
 async def test_orders_still_active_are_not_reprocessed(failed_orders, live_client, published,
                                                        create_order, run_worker, get_order):
     await published(linear("nap-bp", node("nap", "sleep", duration="1h")))
@@ -132,12 +149,13 @@ async def test_a_reprocessed_order_that_completes_drops_the_old_failure(
 
 async def test_the_cli_reprocesses_by_filter(failed_orders, live_settings, get_order,
                                              run_worker):
-    """`waybill orders reprocess`: a dry run, then the real thing, from the failed step."""
+    """`waybill orders reprocess`: a dry run, then the real thing, from the failed step
+    (the default: `--from start` has to be asked for)."""
     env = dict(os.environ, DATABASE_URL=live_settings.database_url,
                REDIS_URL=live_settings.redis_url, SECRET_KEY="test-secret-key",
                LOAD_EXAMPLES="false", DATA_DIR=str(live_settings.data_dir))
     command = [sys.executable, "-m", "backend.cli", "orders", "reprocess", "--state", "failed",
-               "--blueprint", "re-bp", "--from", "failed"]
+               "--blueprint", "re-bp"]
 
     async def waybill(*extra):
         process = await asyncio.create_subprocess_exec(
@@ -147,6 +165,8 @@ async def test_the_cli_reprocesses_by_filter(failed_orders, live_settings, get_o
         assert process.returncode == 0, err.decode()
         return " ".join(out.decode().split())
 
+    assert await waybill("--dry-run", "--from", "start") == (
+        "3 order(s) would run again; restarting at: {'start': 3}")
     assert await waybill("--dry-run") == "3 order(s) would run again; restarting at: {'b': 3}"
     assert (await get_order("p1"))["state"] == "failed"
     assert await waybill() == "3 order(s) queued again; restarting at: {'b': 3}"

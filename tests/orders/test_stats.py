@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
+from sqlmodel import col
+
 from backend.db import utcnow
 from backend.orders import stats
 from backend.orders.models import Order, StepRun
@@ -85,3 +88,32 @@ async def test_figures_of_real_runs_in_the_stats_api(api_call, published, create
     assert (maybe["node"], maybe["failed"], maybe["completed"], maybe["retried"]) == (
         "maybe", 1, 2, 1)
     assert abs(maybe["failure_rate"] - 1 / 3) < 1e-9
+
+
+async def test_orders_finished_in_one_minute_count_together(client, sessions) -> None:
+    """The per-minute chart buckets by whole minutes: orders that finished at different
+    seconds of the same minute add up, they do not overwrite each other."""
+    made = await client.post("/api/blueprints", json=linear("per-minute"))
+    assert made.status_code == 201, made.text
+    published = await client.post("/api/blueprints/per-minute/publish")
+    assert published.status_code == 201, published.text
+    now = utcnow()
+    minute = now.replace(second=0, microsecond=0) - timedelta(minutes=5)
+    finished = {"m-1": ("completed", 1), "m-2": ("completed", 17), "m-3": ("failed", 31),
+                "m-4": ("completed", 59), "m-5": ("failed", 2)}
+    for order_id in finished:
+        answer = await client.post("/api/orders", json={"order_id": order_id,
+                                                        "blueprint": "per-minute", "input": {}})
+        assert answer.status_code == 201, answer.text
+    async with sessions() as session:
+        for order_id, (state, second) in finished.items():
+            await session.exec(update(Order).where(col(Order.order_id) == order_id).values(
+                state=state, updated_at=minute + timedelta(seconds=second, microseconds=250)))
+        await session.commit()
+
+        buckets = await stats.throughput(session=session, blueprint="per-minute", now=now, ttl_s=0)
+    assert len(buckets) == stats.WINDOW_MINUTES
+    [hit] = [bucket for bucket in buckets if bucket.completed or bucket.failed]
+    assert hit.at == minute
+    assert (hit.completed, hit.failed) == (3, 2)
+    assert sum(b.completed for b in buckets) == 3 and sum(b.failed for b in buckets) == 2

@@ -14,6 +14,7 @@ import { edgeAppearance, nodeAttrs, NODE_HEIGHT, NODE_WIDTH, nodeCell } from "./
 import { toast } from "./toast.js";
 
 const MIN_FIT_SCALE = 0.75;
+const FIELD_NAMES = { input_schema: "input schema", sample_input: "sample input" };
 
 // Look derived from data; undo/redo restore data only, so the look is re-derived on change.
 const FRESH_NODE = { ring: { stroke: "none" }, body: { stroke: "#dbe1ea", strokeWidth: 1.2 }, badge: { display: "none" } };
@@ -32,6 +33,9 @@ export function createEditor(root, boot) {
     apiCalls: Object.fromEntries((boot.api_calls || []).map((call) => [call.id, call])),
     readOnly: false,
     savedJson: "",
+    // JSON fields of the blueprint panel that are wrong: {name: {raw, message, from}}, `from`
+    // "form" (not valid JSON: nothing to save, so saving is refused) or "server" (a 422).
+    fieldErrors: {},
     lastMouse: { x: 0, y: 0 },
   };
   let index = null;
@@ -70,8 +74,15 @@ export function createEditor(root, boot) {
   problemTooltip(editor, document.getElementById("hover-tip"));
 
   // ---- loading -------------------------------------------------------------------------------
+  // The draft's settings as last edited: the field errors belong to them, and survive a
+  // reload of the same draft (back from viewing a version), not another one (a restore).
+  let draftMetaJson = "";
   editor.load = (doc) => {
     const { meta } = splitDoc(doc);
+    if (!editor.readOnly) {
+      if (JSON.stringify(meta) !== draftMetaJson) editor.fieldErrors = {};
+      draftMetaJson = JSON.stringify(meta);
+    }
     editor.meta = meta;
     const { cells, missing } = docToCells(doc, editor.apiCalls);
     graph.disableHistory();
@@ -103,6 +114,7 @@ export function createEditor(root, boot) {
   editor.setMeta = (meta) => {
     if (JSON.stringify(meta) === JSON.stringify(editor.meta)) return;
     editor.meta = meta;
+    draftMetaJson = JSON.stringify(meta);
     $("#blueprint-name").textContent = meta.name || meta.id;
     editor.changed();
   };
@@ -172,7 +184,14 @@ export function createEditor(root, boot) {
     status.textContent = text;
     status.dataset.tone = tone;
   }
-  editor.isDirty = () => JSON.stringify(editor.toDoc()) !== editor.savedJson;
+  // Fields that could not be read hold text that is not in the draft: unsaved, too.
+  const unreadable = () => Object.entries(editor.fieldErrors).filter(([, error]) => error.from === "form");
+  editor.isDirty = () => unreadable().length > 0 || JSON.stringify(editor.toDoc()) !== editor.savedJson;
+  editor.setFieldErrors = (errors) => {
+    if (JSON.stringify(errors) === JSON.stringify(editor.fieldErrors)) return;
+    editor.fieldErrors = errors;
+    refreshState();
+  };
   function refreshState() {
     $("[data-action=undo]").disabled = editor.readOnly || !graph.canUndo();
     $("[data-action=redo]").disabled = editor.readOnly || !graph.canRedo();
@@ -203,14 +222,27 @@ export function createEditor(root, boot) {
 
   editor.save = async () => {
     if (editor.readOnly) return false;
+    editor.panel.flush();
+    const [wrong] = unreadable();
+    if (wrong) {  // saving now would drop what the field holds: refuse until it is fixed
+      const [name, error] = wrong;
+      setStatus("Not saved", "error");
+      toast(`Not saved: fix the ${FIELD_NAMES[name] || name} first (${error.message})`, "error", 6000);
+      editor.panel.revealField(name);
+      return false;
+    }
     const doc = editor.toDoc();
     setStatus("Saving…", "busy");
     const result = await api.save(doc);
     if (!result.ok) {
       setStatus("Not saved", "error");
       toast(`Could not save: ${describeFailure(result)}`, "error", 6000);
+      const refused = (result.data?.errors || []).find((error) => error.code === "input_schema");
+      if (result.status === 422 && refused) editor.panel.showFieldError("input_schema", refused.message);
       return false;
     }
+    editor.fieldErrors = {};  // the server took every field (an unreadable one refuses above)
+    editor.panel.refreshFieldErrors();
     editor.savedJson = JSON.stringify(doc);
     editor.problems.show(result.data.errors || []);
     editor.panel.refreshProblems();

@@ -6,13 +6,16 @@ import { NODE_ID, readBlueprintForm, readEdgeForm, readNodeForm } from "./forms.
 import { allowedKinds } from "./rules.js";
 
 const RERENDER_ON = new Set(["api_call", "function", "retry.enabled"]);
+const JSON_FIELDS = ["input_schema", "sample_input"];
 
 function debounce(fn, ms) {
   const timers = new Map();
-  return (key, ...args) => {
+  const later = (key, ...args) => {
     clearTimeout(timers.get(key));
     timers.set(key, setTimeout(() => { timers.delete(key); fn(...args); }, ms));
   };
+  later.cancel = (key) => { clearTimeout(timers.get(key)); timers.delete(key); };
+  return later;
 }
 
 function fieldMessage(input, text) {
@@ -57,6 +60,8 @@ export function createPanel(editor, element) {
     return target.cell === cell;
   }
 
+  let focusField = null;
+
   function afterSwap() {
     const form = element.querySelector("form[data-panel]");
     if (!form) return;
@@ -64,6 +69,55 @@ export function createPanel(editor, element) {
     if ((form.dataset.cell || "") !== cellId && target.kind !== "blueprint") return;
     fillProblems(form);
     if (editor.readOnly) form.querySelector("fieldset")?.setAttribute("disabled", "");
+    else if (form.dataset.panel === "blueprint") {
+      showFieldErrors(form, true);
+      if (focusField) form.elements.namedItem(focusField)?.focus();
+    }
+    focusField = null;
+  }
+
+  // The JSON fields' errors live in the editor (editor.fieldErrors), so that they, and the
+  // text that could not be read, outlive a re-render of the panel. `restore` puts that text
+  // back into a freshly rendered form, which shows editor.meta (the last readable value).
+  function showFieldErrors(form, restore = false) {
+    for (const name of JSON_FIELDS) {
+      const input = form.elements.namedItem(name);
+      if (!input) continue;
+      const error = editor.fieldErrors[name];
+      if (restore && error && input.value !== error.raw) input.value = error.raw;
+      if (error) input.closest("details")?.setAttribute("open", "");
+      fieldMessage(input, error?.message || "");
+    }
+  }
+
+  function blueprintForm() {
+    return target.kind === "blueprint" ? element.querySelector("form[data-panel=blueprint]") : null;
+  }
+
+  /** Show the blueprint's settings with `name` focused (its error is shown as it renders). */
+  function revealField(name) {
+    const form = blueprintForm();
+    if (form) {
+      showFieldErrors(form);
+      form.elements.namedItem(name)?.focus();
+      return;
+    }
+    focusField = name;
+    editor.graph.cleanSelection();  // selection:changed shows the blueprint panel
+    if (target.kind !== "blueprint") show("blueprint");
+  }
+
+  /** An error the server found in a JSON field (its text as the form now shows it). */
+  function showFieldError(name, message) {
+    const input = blueprintForm()?.elements.namedItem(name);
+    const raw = input ? input.value : JSON.stringify(editor.meta[name] ?? {}, null, 2);
+    editor.fieldErrors = { ...editor.fieldErrors, [name]: { raw, message, from: "server" } };
+    revealField(name);
+  }
+
+  function refreshFieldErrors() {
+    const form = blueprintForm();
+    if (form) showFieldErrors(form);
   }
 
   function fillProblems(form) {
@@ -114,10 +168,16 @@ export function createPanel(editor, element) {
 
   function applyBlueprint(form) {
     const { meta, problems } = readBlueprintForm(form, editor.meta);
-    for (const name of ["input_schema", "sample_input"]) {
+    const errors = {};
+    for (const name of JSON_FIELDS) {
       const input = form.elements.namedItem(name);
-      if (input) fieldMessage(input, problems[name] || "");
+      if (!input) continue;
+      const known = editor.fieldErrors[name];
+      if (problems[name]) errors[name] = { raw: input.value, message: problems[name], from: "form" };
+      else if (known?.from === "server" && known.raw === input.value) errors[name] = known;
     }
+    editor.setFieldErrors(errors);
+    showFieldErrors(form);
     editor.setMeta(meta);
   }
 
@@ -129,6 +189,13 @@ export function createPanel(editor, element) {
   }
 
   const later = debounce(apply, 250);
+
+  /** Read what the form holds now, without waiting for the typing pause (before a save). */
+  function flush() {
+    const form = element.querySelector("form[data-panel]");
+    later.cancel("form");
+    if (form) apply(form);
+  }
   const checkLater = debounce(async (input) => {
     const expression = input.value.trim();
     if (!expression) return fieldMessage(input, "");
@@ -165,5 +232,8 @@ export function createPanel(editor, element) {
     const form = element.querySelector("form[data-panel]");
     if (form) fillProblems(form);
   }
-  return { show, render, isShowing, refreshProblems, get target() { return target; } };
+  return {
+    show, render, isShowing, refreshProblems, flush, revealField, showFieldError, refreshFieldErrors,
+    get target() { return target; },
+  };
 }
