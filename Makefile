@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
 BUILT := backend/static/build/.built
 
-.PHONY: dev test setup build chromium lint bench
+.PHONY: dev test setup build chromium lint bench fuzz
 
 dev: setup
 	$(VENV)/bin/waybill dev
@@ -44,3 +44,7 @@ lint: setup
 
 bench: setup
 	$(VENV)/bin/python bench/engine.py
+
+# A longer schemathesis run than the test suite's (FUZZ_EXAMPLES per operation, random seed).
+fuzz: setup
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_SEED=random FUZZ_WORKERS=2 $(VENV)/bin/pytest tests/system/test_fuzz.py -q

@@ -371,3 +371,34 @@ async def test_deeply_nested_expressions_are_not_a_500(lenient: httpx.AsyncClien
         assert response.status_code == 200, path
         answer = response.json()
         assert answer.get("ok") is False or answer.get("valid") is False
+
+
+BOMBS = [  # (expression, kind): each once stalled a process or answered 500
+    ("{{ 9**(9**7) }}", "template"), ("9**(9**7)", "expression"),
+    ("{{ 'a'|center(10**8) }}", "template"), ("1" * 5000, "expression"),
+    ("{{ " + "9" * 5000 + " }}", "template"),
+    ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "template"),
+]
+
+
+@pytest.mark.parametrize(("source", "kind"), BOMBS)
+async def test_an_expression_bomb_is_answered_at_once(lenient: httpx.AsyncClient, source: str,
+                                                      kind: str) -> None:
+    import time
+
+    started = time.monotonic()
+    response = await lenient.post("/api/expressions/check",
+                                  json={"expression": source, "kind": kind})
+    assert response.status_code == 200, response.text
+    assert time.monotonic() - started < 1.0
+    if "macro" in source or "9" * 5000 in source or "1" * 5000 in source:
+        assert response.json()["ok"] is False  # refused when written, not when run
+
+
+@pytest.mark.parametrize("result", ["1" * 5000, "9**(9**7)", "'a' * 10**8"])
+async def test_a_blueprint_with_an_expression_bomb_is_saved_or_refused_never_a_500(
+        lenient: httpx.AsyncClient, result: str) -> None:
+    doc = blueprint([start(), end(result=result)], chain("start", "end"))
+    for method, path in (("POST", "/api/blueprints/validate"), ("POST", "/api/blueprints")):
+        response = await lenient.request(method, path, json=doc)
+        assert response.status_code in (200, 201), (path, response.text)

@@ -218,3 +218,25 @@ async def test_an_idle_worker_leaves_redis_alone_yet_runs_deferred_jobs_on_time(
             await asyncio.sleep(0.02)
         assert time.time() - due < 0.5, "the deferred job ran late"
     await info.aclose()
+
+
+@pytest.mark.parametrize("expression", [
+    "'a' * input.n * 1000", "lipsum(input.n)", "'x'|center(input.n * 1000)",
+    "range(input.n)|join('y' * input.n)",
+])
+async def test_an_expression_bomb_fails_its_order_fast_and_delays_no_other(
+        expression, api_call, published, create_order, get_order, run_worker):
+    await api_call(demo_call("ok", "/responses"))
+    await published(linear("bomb-bp", node("boom", "function", function="first",
+                                           args={"items": f"[{expression}]"})))
+    await published(linear("calm-bp", node("call", "api_call", api_call="ok")))
+    await create_order("bomb", "bomb-bp", {"n": 100_000})
+    await create_order("calm", "calm-bp", {})
+    started = time.monotonic()
+    await run_worker()
+    assert time.monotonic() - started < 5
+    bomb, calm = await get_order("bomb"), await get_order("calm")
+    assert (bomb["state"], bomb["error"]["code"]) == ("failed", "expression"), bomb["error"]
+    assert calm["state"] == "completed"
+    step = bomb["steps"][-1]
+    assert (step["node"], step["status"]) == ("boom", "failed")
