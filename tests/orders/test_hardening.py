@@ -1,7 +1,8 @@
 """Orders are never stranded and never leak: a header that would split the request is a
-step error on the order (and in try-it); credentials stay with their origin across redirects and are redacted in every
-encoded form; a lease outlives a slow step; a job a dead worker left "in progress" does not
-hold its order back; an idle worker leaves Redis alone, yet runs deferred jobs on time."""
+step error on the order (and in try-it); credentials stay with their origin across redirects
+and are redacted in every encoded form; a lease outlives a slow step; a job a dead worker left
+"in progress" does not hold its order back; an orphaned order is swept up; an expression bomb
+fails its own order fast; an idle worker leaves Redis alone, yet runs deferred jobs on time."""
 
 import asyncio
 import contextlib
