@@ -282,28 +282,43 @@ def _compiled_template(source: str) -> Any:
 _RUNTIME_ERRORS = (TemplateError, ArithmeticError, LookupError, TypeError, ValueError)
 
 
+class _Evaluating:
+    """One budget (shared with nested calls), and every failure as an ExpressionError that
+    names the source: going over a limit, recursing too deeply or running out of memory as
+    an ExpressionLimit. A class, not @contextmanager: this wraps every evaluation."""
+
+    __slots__ = ("source", "token")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def __enter__(self) -> None:
+        self.token = limits.start()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: object) -> None:
+        limits.stop(self.token)
+        if exc is None or (isinstance(exc, ExpressionError)
+                           and not isinstance(exc, ExpressionLimit)):
+            return
+        where = f"{self.source!r}: "
+        if isinstance(exc, ExpressionLimit):
+            raise ExpressionLimit(f"{where}{exc}") from exc
+        if isinstance(exc, _RUNTIME_ERRORS):  # SecurityError is a TemplateError
+            raise ExpressionError(f"{where}{exc}") from exc
+        if isinstance(exc, RecursionError):
+            raise ExpressionLimit(f"{where}nested or recursing too deeply") from exc
+        if isinstance(exc, MemoryError):
+            raise ExpressionLimit(f"{where}ran out of memory") from exc
+
+
 def evaluate(source: str, scope: dict[str, Any]) -> Any:
-    token = limits.start()
-    try:
+    with _Evaluating(source):
         template = _compiled_expression(source)
         context = template.new_context(scope)
         for _ in template.root_render_func(context):
             pass
         return _plain(context.vars["result"])
-    except ExpressionLimit as exc:
-        raise ExpressionLimit(f"{source!r}: {exc}") from exc
-    except ExpressionError:
-        raise
-    except SecurityError as exc:
-        raise ExpressionError(f"{source!r}: {exc}") from exc
-    except _RUNTIME_ERRORS as exc:
-        raise ExpressionError(f"{source!r}: {exc}") from exc
-    except RecursionError as exc:
-        raise ExpressionLimit(f"{source!r}: nested or recursing too deeply") from exc
-    except MemoryError as exc:
-        raise ExpressionLimit(f"{source!r}: ran out of memory") from exc
-    finally:
-        limits.stop(token)
 
 
 def render(value: Any, scope: dict[str, Any]) -> Any:
@@ -320,21 +335,8 @@ def render(value: Any, scope: dict[str, Any]) -> Any:
     single = _SINGLE_EXPRESSION.match(value.strip())
     if single:
         return evaluate(single["expr"], scope)
-    token = limits.start()
-    try:
+    with _Evaluating(value):
         return _render_text(_compiled_template(value), scope)
-    except ExpressionLimit as exc:
-        raise ExpressionLimit(f"{value!r}: {exc}") from exc
-    except ExpressionError:
-        raise
-    except _RUNTIME_ERRORS as exc:
-        raise ExpressionError(f"{value!r}: {exc}") from exc
-    except RecursionError as exc:
-        raise ExpressionLimit(f"{value!r}: nested or recursing too deeply") from exc
-    except MemoryError as exc:
-        raise ExpressionLimit(f"{value!r}: ran out of memory") from exc
-    finally:
-        limits.stop(token)
 
 
 def _render_text(template: Any, scope: dict[str, Any]) -> str:
