@@ -35,13 +35,11 @@ def login_redirect(request: Request) -> RedirectResponse:
 
 async def _login_page(request: Request, settings: SettingsDep, state: StateDep, next: str,
                       error: str | None, status_code: int = 200) -> Response:
-    """The login page. It is open to all, so the layout's CSRF token (and logout button) is
-    given only for a live session, not for a revoked cookie that is merely well signed."""
-    live = await auth.current_session(request, settings, state.sessions)
-    token = auth.csrf_token(settings, live) if live and settings.admin_token else ""
+    """The login page. It is open to all; looking the session up lets the layout show its
+    logout button (and CSRF token) for a live session only, not for a revoked cookie."""
+    await auth.current_session(request, settings, state.sessions)
     return templates.TemplateResponse(request, "login.html", {
-        "next": _safe_next(next), "error": error, "csrf_token": lambda request: token},
-        status_code=status_code)
+        "next": _safe_next(next), "error": error}, status_code=status_code)
 
 
 @router.get("/login", response_class=HTMLResponse)
