@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.api_calls.service import all_specs
+from backend.blueprints import plans
 from backend.blueprints.graph import Catalog, validate
 from backend.blueprints.models import Blueprint, BlueprintVersion
 from backend.blueprints.schemas import (
@@ -158,6 +159,7 @@ async def delete_blueprint(*, session: AsyncSession, blueprint_id: str) -> None:
                           (Blueprint, Blueprint.id)):
         await session.exec(delete(table).where(column == blueprint_id))  # type: ignore[call-overload]
     await session.commit()
+    plans.forget(blueprint_id)
 
 
 def _version_public(version: BlueprintVersion) -> VersionPublic:

@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend import events, metrics
 from backend.api_calls.service import all_specs
-from backend.blueprints.models import BlueprintVersion
+from backend.blueprints import plans
 from backend.config import Settings
 from backend.credentials.crypto import SecretBox
 from backend.credentials.models import Credential
@@ -52,7 +52,6 @@ class Runner:
 
     def __post_init__(self) -> None:
         self.box = SecretBox(self.settings.resolved_secret_key)
-        self.plans: dict[tuple[str, int], Plan] = {}
         self.writer = GroupWriter(self.sessions)
         self._context: tuple[float, dict[str, Any], dict[str, Any], dict[str, Any]] | None = None
 
@@ -146,14 +145,9 @@ class Runner:
         return (row.id or 0, row.payload) if row else None
 
     async def _plan(self, session: AsyncSession, order: Order) -> Plan:
-        if order.definition is not None:
-            return Plan.from_definition(order.definition)
-        key = (order.blueprint_id, order.version or 0)
-        if key not in self.plans:
-            version = await session.get(BlueprintVersion, key)
-            assert version is not None, f"order {order.order_id} pins a missing version"
-            self.plans[key] = Plan.from_definition(version.definition)
-        return self.plans[key]
+        version = await plans.of_order(session, blueprint_id=order.blueprint_id,
+                                       number=order.version, definition=order.definition)
+        return version.plan
 
     async def _context_for(self, session: AsyncSession, plan: Plan) -> tuple[dict, dict, dict]:
         """API calls, variables and opened credentials, re-read at most once a second, and at

@@ -9,19 +9,16 @@ from datetime import timedelta
 from typing import Any
 
 from arq.connections import ArqRedis
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend import events, metrics
-from backend.blueprints.models import Blueprint, BlueprintVersion
+from backend.blueprints import plans
 from backend.blueprints.schemas import BlueprintDoc
 from backend.blueprints.service import check, get_row
 from backend.config import Settings
 from backend.db import insert_new, utcnow
-from backend.engine.walker import Plan
 from backend.errors import Conflict, Invalid, NotFound
 from backend.orders.models import ACTIVE_STATES, FINAL_STATES, Order, OrderState, Signal, StepRun
 from backend.orders.schemas import (
@@ -49,60 +46,12 @@ def public(order: Order, steps: list[StepRun]) -> OrderPublic:
         "steps": [StepRunPublic.model_validate(step, from_attributes=True) for step in steps]})
 
 
-# (blueprint id, version) -> (its input schema, the validator built from it). Versions are
-# immutable, so a validator is built once per version on the order-intake path; the schema is
-# kept to tell a blueprint deleted and created again (same id, version 1 again) apart.
-_validators: dict[tuple[str, int], tuple[dict[str, Any], Draft202012Validator]] = {}
-
-
-def input_validator(schema: dict[str, Any],
-                    key: tuple[str, int] | None = None) -> Draft202012Validator:
-    """A validator of `schema` that checks `format` too (email, date-time, uri, ...: the
-    `format-nongpl` extra of jsonschema). Cached under `key` (a published version); a test
-    run's draft (no key) gets a new one. A schema that is not a JSON Schema (saved before the
-    API refused those) refuses the order rather than failing in the middle of validation."""
-    hit = _validators.get(key) if key is not None else None
-    if hit is not None and (hit[0] is schema or hit[0] == schema):
-        return hit[1]
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        where = "/" + "/".join(map(str, exc.absolute_path))
-        raise Conflict("The blueprint's input_schema is not a valid JSON Schema; fix it and "
-                       "publish again.", [{"path": where, "code": "input_schema",
-                                           "message": exc.message}]) from exc
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    if key is not None:
-        if len(_validators) > 1000:
-            _validators.clear()
-        _validators[key] = (schema, validator)
-    return validator
-
-
-def check_input(schema: dict[str, Any], value: dict[str, Any],
-                key: tuple[str, int] | None = None) -> None:
+def check_input(version: plans.Version, value: dict[str, Any]) -> None:
     errors = [{"path": "/" + "/".join(map(str, error.absolute_path)), "code": "input_schema",
                "message": error.message}
-              for error in input_validator(schema, key).iter_errors(value)]
+              for error in version.input_validator().iter_errors(value)]
     if errors:
         raise Invalid("The input does not match the blueprint's input_schema.", errors)
-
-
-_versions: dict[tuple[str, int], dict[str, Any]] = {}  # versions are immutable: cache them
-
-
-async def published_definition(session: AsyncSession, blueprint_id: str) -> tuple[int, dict]:
-    """The latest published version of a blueprint and its definition."""
-    latest = (await session.exec(select(Blueprint.latest_version).where(
-        Blueprint.id == blueprint_id))).first()
-    if latest is None:
-        await get_row(session=session, blueprint_id=blueprint_id)  # 404 when it does not exist
-        raise Conflict(f"Blueprint {blueprint_id!r} has no published version yet.")
-    if (blueprint_id, latest) not in _versions:
-        version = await session.get(BlueprintVersion, (blueprint_id, latest))
-        assert version is not None
-        _versions[(blueprint_id, latest)] = version.definition
-    return latest, _versions[(blueprint_id, latest)]
 
 
 async def _insert(session: AsyncSession, redis: ArqRedis | None, order: Order) -> Order:
@@ -113,27 +62,22 @@ async def _insert(session: AsyncSession, redis: ArqRedis | None, order: Order) -
     return order
 
 
-def start_node(graph: dict[str, Any]) -> str:
-    return next(node["id"] for node in graph["nodes"] if node["type"] == "start")
-
-
-def _new_order(order_id: str, blueprint_id: str, version: int | None, graph: dict,
-               payload: dict[str, Any], dispatch: str, **flags: Any) -> Order:
-    check_input(graph.get("input_schema") or {}, payload,
-                (blueprint_id, version) if version is not None else None)
+def _new_order(order_id: str, version: plans.Version, payload: dict[str, Any], dispatch: str,
+               **flags: Any) -> Order:
+    check_input(version, payload)
     now = utcnow()
-    return Order(order_id=order_id, blueprint_id=blueprint_id, version=version, input=payload,
-                 current_node=start_node(graph), dispatch=dispatch,
+    return Order(order_id=order_id, blueprint_id=version.blueprint, version=version.number,
+                 input=payload, current_node=version.plan.start, dispatch=dispatch,
                  wake_at=now, created_at=now, updated_at=now, **flags)
 
 
 async def create_order(*, session: AsyncSession, redis: ArqRedis | None, settings: Settings,
                        order_id: str, blueprint_id: str, payload: dict[str, Any],
-                       published: tuple[int, dict] | None = None) -> Order:
+                       published: plans.Version | None = None) -> Order:
     """A new order on the blueprint's latest version, dispatched now or by the batch loop."""
-    version, definition = published or await published_definition(session, blueprint_id)
-    dispatch = definition.get("dispatch") or settings.dispatch_mode
-    order = _new_order(order_id, blueprint_id, version, definition, payload, dispatch)
+    version = published or await plans.latest(session, blueprint_id)
+    dispatch = version.plan.doc.dispatch or settings.dispatch_mode
+    order = _new_order(order_id, version, payload, dispatch)
     return await _insert(session, redis, order)
 
 
@@ -145,8 +89,8 @@ async def create_test_order(*, session: AsyncSession, redis: ArqRedis | None, bl
     if not report.valid:
         raise Invalid("The draft has validation errors; fix them before a test run.",
                       [error.model_dump(mode="json") for error in report.errors])
-    order = _new_order(f"test-{uuid.uuid4().hex[:12]}", blueprint_id, None, draft, payload,
-                       "immediate", test=True, mock=mock, definition=draft)
+    order = _new_order(f"test-{uuid.uuid4().hex[:12]}", plans.Version.of(blueprint_id, None, draft),
+                       payload, "immediate", test=True, mock=mock, definition=draft)
     return await _insert(session, redis, order)
 
 
@@ -277,21 +221,15 @@ async def _selected(session: AsyncSession, request: ReprocessRequest) -> list[Or
     return list(await session.exec(_selection(select(Order), request).order_by(col(Order.id))))
 
 
-async def _start_of(session: AsyncSession, plans: dict, blueprint_id: str, version: int | None,
+async def _start_of(session: AsyncSession, blueprint_id: str, version: int | None,
                     definition: dict | None) -> str:
-    """The start node of a version (looked up once per request), or of a test run's draft."""
-    if definition is not None:
-        return Plan.from_definition(definition).start
-    if (blueprint_id, version) not in plans:
-        pinned = await session.get(BlueprintVersion, (blueprint_id, version))
-        assert pinned is not None, f"orders pin a missing version {blueprint_id} v{version}"
-        plans[(blueprint_id, version)] = Plan.from_definition(pinned.definition).start
-    return plans[(blueprint_id, version)]
+    """The start node of a version, or of a test run's draft."""
+    return (await plans.of_order(session, blueprint_id=blueprint_id, number=version,
+                                 definition=definition)).plan.start
 
 
 async def _preview(session: AsyncSession, request: ReprocessRequest) -> ReprocessAnswer:
     """A dry run counted by the database, without loading the orders."""
-    plans: dict = {}
     steps: Counter[str] = Counter()
     failed_first = request.from_ == "failed"
     published = _selection(select(Order.blueprint_id, Order.version, Order.failed_node,
@@ -299,23 +237,23 @@ async def _preview(session: AsyncSession, request: ReprocessRequest) -> Reproces
     for blueprint_id, version, failed_node, count in await session.exec(
             published.group_by(Order.blueprint_id, Order.version, Order.failed_node)):
         node = failed_node if failed_first and failed_node else await _start_of(
-            session, plans, blueprint_id, version, None)
+            session, blueprint_id, version, None)
         steps[node] += count
     tests = _selection(select(Order.blueprint_id, Order.definition, Order.failed_node), request)
     for blueprint_id, definition, failed_node in await session.exec(
             tests.where(col(Order.version).is_(None))):
         steps[failed_node if failed_first and failed_node else await _start_of(
-            session, plans, blueprint_id, None, definition)] += 1
+            session, blueprint_id, None, definition)] += 1
     ids = await session.exec(_selection(select(Order.order_id), request)
                              .order_by(col(Order.id)).limit(100))
     return ReprocessAnswer(dry_run=True, count=sum(steps.values()), order_ids=list(ids),
                            steps=dict(steps))
 
 
-async def _restart_node(session: AsyncSession, order: Order, plans: dict, from_: str) -> str:
+async def _restart_node(session: AsyncSession, order: Order, from_: str) -> str:
     if from_ == "failed" and order.failed_node:
         return order.failed_node
-    return await _start_of(session, plans, order.blueprint_id, order.version, order.definition)
+    return await _start_of(session, order.blueprint_id, order.version, order.definition)
 
 
 async def reprocess(*, session: AsyncSession, redis: ArqRedis | None,
@@ -324,8 +262,7 @@ async def reprocess(*, session: AsyncSession, redis: ArqRedis | None,
     if request.dry_run:
         return await _preview(session, request)
     orders = await _selected(session, request)
-    plans: dict = {}
-    restart = {order.order_id: await _restart_node(session, order, plans, request.from_)
+    restart = {order.order_id: await _restart_node(session, order, request.from_)
                for order in orders}
     answer = ReprocessAnswer(dry_run=False, count=len(orders),
                              order_ids=[order.order_id for order in orders[:100]],

@@ -27,6 +27,7 @@ from typing import Any
 from arq.connections import ArqRedis
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.blueprints import plans
 from backend.config import Settings
 from backend.credentials.crypto import SecretBox
 from backend.credentials.service import open_secret
@@ -35,7 +36,7 @@ from backend.errors import Conflict, Invalid, NotFound, Unauthorized, WaybillErr
 from backend.limits import json_problem
 from backend.orders.models import Order
 from backend.orders.schemas import ORDER_ID_PATTERN
-from backend.orders.service import create_order, get_order_row, published_definition
+from backend.orders.service import create_order, get_order_row
 
 TOLERANCE_S = 300
 NEEDS_AUTH = ("This webhook needs the admin token as a bearer token (or configure the "
@@ -102,12 +103,12 @@ async def receive(*, session: AsyncSession, redis: ArqRedis | None, settings: Se
     refuse the delivery is checked before anything is written."""
     trusted = admin or not settings.admin_token
     try:
-        published = await published_definition(session, blueprint_id)
+        published = await plans.latest(session, blueprint_id)
     except (NotFound, Conflict):
         if not trusted:  # do not tell strangers which blueprints exist
             raise Unauthorized(NEEDS_AUTH) from None
         raise
-    webhook = published[1].get("webhook") or {}
+    webhook = published.definition.get("webhook") or {}
     if webhook.get("credential"):
         box = SecretBox(settings.resolved_secret_key)
         _, secret = await open_secret(session=session, box=box, credential_id=webhook["credential"])

@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.blueprints.models import BlueprintVersion
+from backend.blueprints import plans
+from backend.errors import NotFound
 from backend.orders import service
 from backend.orders.models import FINAL_STATES, Order, OrderState
 from backend.orders.schemas import OrderFilter, OrderPublic, StepRunPublic
@@ -121,10 +122,12 @@ async def _definition(session: AsyncSession, order_id: str) -> dict[str, Any]:
     if row is None:
         return {}
     definition, blueprint_id, version = row
-    if definition is None and version is not None:
-        pinned = await session.get(BlueprintVersion, (blueprint_id, version))
-        definition = pinned.definition if pinned else None
-    return dict(definition or {})
+    try:
+        found = await plans.of_order(session, blueprint_id=blueprint_id, number=version,
+                                     definition=definition)
+    except NotFound:
+        return {}
+    return dict(found.definition)
 
 
 def _node_index(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:

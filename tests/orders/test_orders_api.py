@@ -6,10 +6,8 @@ import pytest
 from sqlmodel import select
 
 from backend.blueprints.models import BlueprintVersion
-from backend.errors import Invalid
 from backend.orders.dispatch import sweep
 from backend.orders.models import Order
-from backend.orders.service import check_input, input_validator
 from backend.queue import QUEUE
 from tests.orders.builders import demo_call, linear, node, step_runs
 
@@ -276,20 +274,6 @@ async def test_input_formats_are_enforced_on_create(live_client, published):
     assert [order["order_id"] for order in listed["data"]] == ["fmt-good"]
 
 
-def test_the_input_validator_is_compiled_once_per_version():
-    """Order intake validates with a validator built once per (blueprint, version)."""
-    schema = {"type": "object", "properties": {"email": {"format": "email"}}}
-    first = input_validator(schema, ("cached-bp", 1))
-    assert input_validator(schema, ("cached-bp", 1)) is first
-    assert input_validator(dict(schema), ("cached-bp", 1)) is first  # an equal schema: reused
-    other = {"type": "object", "required": ["id"]}  # same id and version, another schema
-    assert input_validator(other, ("cached-bp", 1)) is not first
-    check_input(schema, {"email": "a@example.com"}, ("cached-bp", 2))
-    with pytest.raises(Invalid) as refused:
-        check_input(schema, {"email": "nope"}, ("cached-bp", 2))
-    assert [e["path"] for e in refused.value.errors] == ["/email"]
-
-
 async def test_a_version_with_a_broken_input_schema_refuses_orders(live_client, live_app, published):
     """A version stored before the API refused schemas that are not JSON Schemas answers a
     409 naming the problem, not a 500 from inside jsonschema."""
@@ -304,3 +288,17 @@ async def test_a_version_with_a_broken_input_schema_refuses_orders(live_client, 
     assert "not a valid JSON Schema" in response.json()["detail"]
     assert [(e["path"], e["code"]) for e in response.json()["errors"]] == [("/type", "input_schema")]
     assert (await live_client.get("/api/orders/old-1")).status_code == 404
+
+
+async def test_a_blueprint_created_again_takes_orders_on_its_new_version(live_client, published):
+    """Deleted (it had no orders) and created again under its id: version 1 again, another
+    definition, and intake must not serve the old one from a cache."""
+    await published(linear("again", input_schema={"type": "object", "required": ["a"]}))
+    refused = await live_client.post("/api/orders", json={"order_id": "x-1", "blueprint": "again",
+                                                          "input": {}})
+    assert refused.status_code == 422
+    assert (await live_client.delete("/api/blueprints/again")).status_code == 204
+    await published(linear("again", input_schema={"type": "object", "required": ["b"]}))
+    created = await live_client.post("/api/orders", json={"order_id": "x-2", "blueprint": "again",
+                                                          "input": {"b": 1}})
+    assert created.status_code == 201, created.text
