@@ -1,4 +1,4 @@
-"""What the editor needs to help as you type: the function list and expression checks."""
+"""What the editor needs: the node-type catalogue, the function list and expression checks."""
 
 from typing import Any, Literal
 
@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from backend.engine import expressions, functions
+from backend.engine.catalogue import Catalogue, catalogue_json
 
 router = APIRouter(tags=["editor help"])
 
@@ -23,6 +24,13 @@ class ExpressionVerdict(BaseModel):
     ok: bool
     error: str | None = None
     names: list[str] = Field(default_factory=list, description="top-level names it reads")
+
+
+@router.get("/node-types")
+async def node_types() -> Catalogue:
+    """Every node type (ports, edge kinds in and out, fields, title, icon) and edge kind: the
+    rules the validator applies, which the editor builds its palette and ports from."""
+    return Catalogue.model_validate(catalogue_json())
 
 
 @router.get("/functions")

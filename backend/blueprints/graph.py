@@ -23,6 +23,7 @@ import networkx as nx
 from backend.api_calls.schemas import ApiCallSpec
 from backend.blueprints.schemas import EDGE_KINDS, NODE_TYPES, BlueprintDoc, Edge, Node, Problem
 from backend.engine import expressions
+from backend.engine.catalogue import NODE_TYPES as NODE_TYPE_SPECS
 from backend.engine.durations import DurationError, parse_duration
 
 BASE_SCOPE = frozenset({"input", "vars", "order", "variables", "error"})
@@ -189,29 +190,32 @@ def _edge_shape(edge: Edge, nodes: dict[str, Node]) -> Iterator[Problem]:
     if edge.kind not in EDGE_KINDS:
         yield _problem("bad_edge_kind", f"Unknown edge kind {edge.kind!r}.", edge=edge)
     target = nodes.get(edge.target)
-    if target is not None and target.type == "start":
+    spec = NODE_TYPE_SPECS.get(target.type) if target is not None else None
+    if spec is not None and not spec.accepts_in:
         yield _problem("edge_into_start", "No edge may lead into start.", edge=edge)
 
 
 def _out_edges(node: Node, out: list[Edge]) -> Iterator[Problem]:
+    """The node type's catalogue entry decides which kinds may leave it and which must."""
+    spec = NODE_TYPE_SPECS.get(node.type)
+    if spec is None:
+        return  # reported as unknown_type
     kinds = Counter(edge.kind for edge in out)
-    if node.type == "end":
-        for edge in out:
-            yield _problem("edge_out_of_end", "An end node has no outgoing edges.", edge=edge)
-        return
-    branch_kinds = {"true", "false"} if node.type == "condition" else {"next"}
     for edge in out:
-        allowed = branch_kinds | ({"failed"} if node.type != "start" else set())
-        if edge.kind in EDGE_KINDS and edge.kind not in allowed:
+        if not spec.out:
+            yield _problem("edge_out_of_end", f"Nothing comes after {spec.title.lower()}: "
+                           "it has no outgoing edges.", edge=edge)
+        elif edge.kind in EDGE_KINDS and edge.kind not in spec.out:
             message = f"A {node.type} node cannot have a {edge.kind!r} edge."
             yield _problem("bad_edge_kind", message, edge=edge)
     for kind, count in kinds.items():
-        if count > 1 and (kind in branch_kinds or kind == "failed"):
+        if count > 1 and kind in spec.out:
             yield _problem("duplicate_edge", f"{count} {kind!r} edges leave this node.", node.id)
-    if node.type == "condition" and (kinds["true"] == 0 or kinds["false"] == 0):
-        yield _problem("condition_branches", "A condition needs one true and one false edge.",
-                       node.id)
-    elif node.type not in ("condition", "end") and kinds["next"] == 0:
+    missing = [kind for kind in spec.required_out if kinds[kind] == 0]
+    if missing and len(spec.required_out) > 1:
+        wanted = " and ".join(f"one {kind}" for kind in spec.required_out)
+        yield _problem("condition_branches", f"A {node.type} needs {wanted} edge.", node.id)
+    elif missing:
         yield _problem("dead_end", "This path stops here: connect it towards an end.", node.id)
 
 

@@ -13,6 +13,7 @@ from backend.api_calls.service import list_api_calls
 from backend.blueprints import service
 from backend.blueprints.schemas import ID_PATTERN, BlueprintDoc
 from backend.deps import SessionDep
+from backend.engine.catalogue import catalogue_json
 from backend.errors import Conflict, Invalid, NotFound
 from backend.web.blueprint_panels import (
     PanelInputError,
@@ -133,6 +134,7 @@ async def editor(request: Request, blueprint_id: BlueprintId, session: SessionDe
         "blueprint": row.draft,
         "errors": row.errors,
         "api_calls": [{"id": c.id, "name": c.name, "method": c.method} for c in calls],
+        "catalogue": catalogue_json(),
     }
     return _page(request, "blueprints/editor.html", {"blueprint": row, "boot": boot})
 

@@ -14,6 +14,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.blueprints import plans
+from backend.engine.catalogue import catalogue_json
 from backend.errors import NotFound
 from backend.orders import service
 from backend.orders.models import FINAL_STATES, Order, OrderState
@@ -157,6 +158,6 @@ def graph_boot(definition: dict[str, Any], api_calls: list[Any]) -> dict[str, An
     nodes, edges and layout, and the names of the API calls its nodes use."""
     used = {node.get("api_call") for node in definition.get("nodes", [])}
     shape = {key: definition.get(key) for key in ("id", "name", "nodes", "edges", "layout")}
-    return {"blueprint": shape,
+    return {"blueprint": shape, "catalogue": catalogue_json(),
             "api_calls": [{"id": c.id, "name": c.name, "method": c.method}
                           for c in api_calls if c.id in used]}

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +16,15 @@ import pytest
 from fastapi import FastAPI
 
 from backend.api_calls.schemas import ApiCallSpec
-from backend.blueprints.schemas import BlueprintDoc, Node
+from backend.blueprints.files import read_api_calls, read_blueprint
+from backend.blueprints.schemas import BlueprintDoc
 from backend.demo.app import create_demo_app
 from backend.demo.calls import MAX_DELAY_MS, fault_params
-from backend.engine.expressions import evaluate, parse_error, render, template_sources
+from backend.engine.expressions import parse_error, template_sources
 from backend.engine.functions import REGISTRY
+from backend.engine.http import HttpCaller, OutboundPolicy
+from backend.engine.steps import Executor
+from backend.engine.walker import Advance, Finish, OrderView, Plan, Retry, Sleep, Step, take_step
 
 ROOT = Path(__file__).resolve().parents[2] / "blueprints"
 BLUEPRINTS = ("returns-approved", "order-state-manager")
@@ -25,8 +32,13 @@ KEY = {"Idempotency-Key": "order-1:node"}
 
 
 @pytest.fixture
-async def client():
-    transport = httpx.ASGITransport(app=create_demo_app())
+def demo_app() -> FastAPI:
+    return create_demo_app()
+
+
+@pytest.fixture
+async def client(demo_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=demo_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://demo") as http:
         yield http
 
@@ -348,119 +360,203 @@ def test_returns_input_schema_requires_email_to_cancel():
         jsonschema.validate(base | {"country": "MX"}, schema)
 
 
-class Walker:
-    """A minimal stand-in for the engine: walks a blueprint against the demo app or mocks."""
+# --- the example blueprints through the real engine --------------------------------------------
+#
+# `take_step` with the worker's ports: the Executor, with the API call files, over an HttpCaller
+# whose client reaches this test's demo app in process (httpx.ASGITransport). Steps are driven
+# as the runner drives them, on a clock the driver moves: retries and the 3-day sleep are free.
 
-    def __init__(self, client: httpx.AsyncClient, doc: BlueprintDoc, inputs: dict, **opts: Any):
-        self.client, self.doc, self.mock = client, doc, opts.get("mock", False)
-        self.faults: dict[str, dict[str, str]] = opts.get("faults", {})
-        self.nodes = {node.id: node for node in doc.nodes}
-        self.edges = {(edge.source, edge.kind): edge.target for edge in doc.edges}
-        self.scope: dict[str, Any] = {
-            "input": inputs, "vars": {}, "variables": {"demo_url": "http://demo"},
-            "order": {"id": "order-1", "blueprint": doc.id, "version": 1}}
-        self.path: list[str] = []
-
-    async def run(self) -> tuple[str, Any]:
-        node = next(node for node in self.doc.nodes if node.type == "start")
-        while node.type != "end":
-            self.path.append(node.id)
-            node = self.nodes[self.edges[(node.id, await self.step(node))]]
-        self.path.append(node.id)
-        return node.status, evaluate(node.result, self.scope)
-
-    async def step(self, node: Node) -> str:
-        if node.type == "condition":
-            return "true" if evaluate(node.expression, self.scope) else "false"
-        if node.type == "function":
-            result = REGISTRY[node.function](**self.args(node))
-            self.save(node, {"result": result})
-        if node.type == "api_call":
-            return await self.call(node)
-        return "next"
-
-    def args(self, node: Node) -> dict[str, Any]:
-        return {name: evaluate(source, self.scope) for name, source in node.args.items()}
-
-    def save(self, node: Node, extra: dict[str, Any]) -> None:
-        for name, source in node.save.items():
-            self.scope["vars"][name] = evaluate(source, self.scope | extra)
-
-    async def call(self, node: Node) -> str:
-        spec = load_api_call(node.api_call)
-        scope = self.scope | {"args": self.args(node), "node": {"id": node.id}}
-        response = await self.send(spec, scope)
-        if response["status"] not in spec.success_status:
-            self.scope["error"] = {"status": response["status"], "message": str(response["body"])}
-            return "failed"
-        self.save(node, {"response": response})
-        return "next"
-
-    async def send(self, spec: ApiCallSpec, scope: dict[str, Any]) -> dict[str, Any]:
-        if self.mock:
-            return spec.mock.model_dump()
-        key = render(spec.idempotency_key, scope)
-        response = await self.client.request(
-            spec.method, render(spec.url, scope), json=render(spec.body, scope),
-            params=self.faults.get(spec.id), headers={"Idempotency-Key": key})
-        return {"status": response.status_code, "headers": dict(response.headers),
-                "body": response.json()}
+DEMO_HOST = "127.0.0.1:8400"  # only a name in URLs: the ASGI transport answers, nothing listens
+DEMO_URL = f"http://{DEMO_HOST}"
+ORDER_ID = "order-1"
 
 
+class Clock:
+    """The executor's clock: moved by the driver instead of waited on."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Run:
+    plan: Plan
+    steps: list[Step]
+    view: OrderView
+
+    @property
+    def path(self) -> list[str]:
+        """The nodes visited, in order (a retried or resumed node once)."""
+        return list(dict.fromkeys(step.node for step in self.steps))
+
+    @property
+    def finish(self) -> Finish:
+        outcome = self.steps[-1].outcome
+        assert isinstance(outcome, Finish), outcome
+        return outcome
+
+    @property
+    def api_nodes(self) -> list[str]:
+        return [node for node in self.path if self.plan.nodes[node].type == "api_call"]
+
+    def at(self, node_id: str) -> list[Step]:
+        return [step for step in self.steps if step.node == node_id]
+
+
+@pytest.fixture
+async def caller(demo_app: FastAPI) -> AsyncIterator[HttpCaller]:
+    """The worker's outbound caller, its client talking to this test's demo app."""
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=demo_app))
+    async with HttpCaller(http, OutboundPolicy([DEMO_HOST]), max_response_bytes=1_000_000) as real:
+        yield real
+
+
+def api_calls(faults: dict[str, dict[str, str]]) -> dict[str, ApiCallSpec]:
+    """The API call files, with the demo's failure-injection flags added to some queries."""
+    specs = read_api_calls(ROOT)
+    for spec_id, flags in faults.items():
+        specs[spec_id] = specs[spec_id].model_copy(update={"query": specs[spec_id].query | flags})
+    return specs
+
+
+async def run_blueprint(caller: HttpCaller, name: str, inputs: dict | None = None, *,
+                        mock: bool = False, faults: dict[str, dict[str, str]] | None = None) -> Run:
+    """Walk one order of an example blueprint to its end, moving the order as the runner does."""
+    plan = Plan.from_definition(json.loads((ROOT / f"{name}.json").read_text()))
+    view = OrderView(order_id=ORDER_ID, blueprint=plan.doc.id, version=1,
+                     input=plan.doc.sample_input if inputs is None else inputs, vars={},
+                     node=plan.start, variables={"demo_url": DEMO_URL})
+    clock = Clock()
+    ports = Executor(caller, api_calls(faults or {}), {}, mock=mock, clock=clock)
+    steps: list[Step] = []
+    while len(steps) < 100:
+        step = await take_step(plan, view, ports)
+        steps.append(step)
+        view.vars = view.vars | step.saved
+        match step.outcome:
+            case Advance(node=target):
+                view.node, view.attempt, view.wake_at = target, 1, None
+                if step.status == "failed":
+                    view.error = step.error
+            case Retry(delay_s=delay):
+                view.attempt += 1
+                clock.now += timedelta(seconds=delay)
+            case Sleep(until=until):
+                view.wake_at = clock.now = until
+            case _:
+                return Run(plan, steps, view)
+    raise AssertionError(f"{name} did not finish: {[step.node for step in steps]}")
+
+
+RETURNS_PATH = ["start", "generate_response", "is_us", "us_label", "create_return",
+                "record_workflow", "wants_cancel", "cancel_subscription", "wait_for_item",
+                "instant_refund", "update_match", "refund_order", "comment_ticket", "refunded"]
 RETURNS_PATHS = ["/responses", "/labels/us", "/returns", "/returns/ret_228476",
                  "/subscriptions/cancel", "/returns/ret_228476", "/refunds",
                  "/tickets/228476/comments"]
+STATE_MANAGER_PATH = ["start", "create_order", "get_items", "first_item", "process_order"]
 
 
-async def test_returns_blueprint_runs_against_the_demo(client):
-    doc = load_blueprint("returns-approved")
-    status, result = await Walker(client, doc, doc.sample_input).run()
-    assert (status, result) == ("completed", "return_and_refund_processed")
+async def test_returns_blueprint_runs_against_the_demo(client, caller):
+    run = await run_blueprint(caller, "returns-approved")
+    assert (run.finish.status, run.finish.result) == ("completed", "return_and_refund_processed")
+    assert run.path == RETURNS_PATH
+    assert [step.status for step in run.at("wait_for_item")] == ["sleeping", "completed"]
     logged = await calls(client)
     assert [call["path"] for call in logged] == RETURNS_PATHS
     assert {call["status"] for call in logged} <= {200, 201}
-    assert len({call["idempotency_key"] for call in logged}) == len(logged)
+    assert [call["idempotency_key"] for call in logged] == [f"{ORDER_ID}:{node}"
+                                                            for node in run.api_nodes]
     ret = (await client.get("/returns/ret_228476")).json()
-    assert ret["workflow_id"] == "order-1" and ret["matched"] is True
+    assert ret["workflow_id"] == ORDER_ID and ret["matched"] is True
+    saved = run.view.vars
+    assert saved == {"response_text": saved["response_text"], "tracking_number": ret["tracking_number"],
+                     "carrier": "USPS", "return_id": "ret_228476", "refund_id": "re_1001_1"}
+    assert "#228476" in saved["response_text"] and "return is approved" in saved["response_text"]
     comment = (await client.get("/tickets/228476/comments")).json()["data"][0]["body"]
     assert "re_1001_1" in comment and ret["tracking_number"] in comment
 
 
-async def test_returns_blueprint_without_refund_or_cancel(client):
-    doc = load_blueprint("returns-approved")
+async def test_returns_blueprint_without_refund_or_cancel(client, caller):
     inputs = {"ticket_id": 7, "country": "CA", "order_id": 8, "condition": "B", "match": True}
-    walker = Walker(client, doc, inputs)
-    assert await walker.run() == ("completed", "return_processed")
-    assert "ca_label" in walker.path and "cancel_subscription" not in walker.path
+    run = await run_blueprint(caller, "returns-approved", inputs)
+    assert (run.finish.status, run.finish.result) == ("completed", "return_processed")
+    assert "ca_label" in run.path and "cancel_subscription" not in run.path
+    assert run.path[-1] == "returned" and run.view.vars["carrier"] == "Canada Post"
     assert [call["path"] for call in await calls(client)] == [
         "/responses", "/labels/ca", "/returns", "/returns/ret_7"]
 
 
 @pytest.mark.parametrize("name", BLUEPRINTS)
-async def test_blueprints_run_on_mocks(client, name):
-    doc = load_blueprint(name)
-    status, _ = await Walker(client, doc, doc.sample_input, mock=True).run()
-    assert status == "completed" and await calls(client) == []
+async def test_blueprints_run_on_mocks(client, caller, name):
+    run = await run_blueprint(caller, name, mock=True)
+    assert run.finish.status == "completed" and await calls(client) == []
+    assert all(run.at(node)[0].request["mocked"] for node in run.api_nodes)
 
 
-async def test_state_manager_runs_against_the_demo(client):
-    doc = load_blueprint("order-state-manager")
-    walker = Walker(client, doc, doc.sample_input)
-    status, result = await walker.run()
+async def test_state_manager_runs_against_the_demo(client, caller):
+    run = await run_blueprint(caller, "order-state-manager")
     items = (await client.get("/orders/ord_SO-1001/items")).json()["items"]
-    assert status == "completed"
-    assert result == {"order_id": "ord_SO-1001", "sku": items[0]["sku"], "status": "processed"}
+    assert run.path == [*STATE_MANAGER_PATH, "processed"]
+    assert run.finish.status == "completed"
+    assert run.finish.result == {"order_id": "ord_SO-1001", "sku": items[0]["sku"],
+                                 "status": "processed"}
+    assert run.view.vars["line_items"] == items and run.view.vars["item"] == items[0]
 
 
-async def test_state_manager_failed_edge_records_the_failure(client):
-    doc = load_blueprint("order-state-manager")
-    faults = {"process-order": {"fail": "always", "fail_status": "503"}}
-    walker = Walker(client, doc, doc.sample_input, faults=faults)
-    assert await walker.run() == ("failed", "process_failed")
+@pytest.mark.parametrize(("status", "attempts"), [(503, 5), (400, 1)])
+async def test_state_manager_failed_edge_records_the_failure(client, caller, status, attempts):
+    """A transient status is retried up to the API call's max_attempts, a permanent one is
+    not; then the failed edge records the walker's error on the order."""
+    faults = {"process-order": {"fail": "always", "fail_status": str(status)}}
+    run = await run_blueprint(caller, "order-state-manager", faults=faults)
+    assert (run.finish.status, run.finish.result) == ("failed", "process_failed")
+    assert run.path == [*STATE_MANAGER_PATH, "record_failure", "process_failed"]
+    tries = run.at("process_order")
+    assert [step.status for step in tries] == ["retrying"] * (attempts - 1) + ["failed"]
+    error = tries[-1].error
+    assert error is not None and error == run.view.error == run.finish.error
+    assert {key: value for key, value in error.items() if key != "details"} == {
+        "code": "http_status", "message": f"HTTP {status}", "transient": status == 503,
+        "node": "process_order", "attempt": attempts}
+    assert error["details"]["request"]["url"] == f"{DEMO_URL}/orders/ord_SO-1001/process"
+    assert error["details"]["request"]["query"] == faults["process-order"]
+    assert error["details"]["response"]["status"] == status
+    assert error["details"]["response"]["body"] == {"error": f"injected failure {attempts} (always)"}
     order = (await client.get("/orders/ord_SO-1001")).json()
     assert order["status"] == "failed"
-    assert order["failures"][0]["step"] == "process_order"
-    assert order["failures"][0]["error"]["status"] == 503
+    assert order["failures"] == [{"reason": "processing failed", "step": "process_order",
+                                  "error": error}]
+    tried = await calls(client, path="/orders/ord_SO-1001/process")
+    assert [call["status"] for call in tried] == [status] * attempts
+    assert {call["idempotency_key"] for call in tried} == {f"{ORDER_ID}:process_order"}
+
+
+async def test_retries_reuse_the_key_so_a_lost_response_is_replayed(client, caller):
+    faults = {"create-return": {"fail": "2"}, "refund-order": {"fail": "1", "fail_mode": "after"}}
+    run = await run_blueprint(caller, "returns-approved", faults=faults)
+    assert run.path == RETURNS_PATH and run.finish.result == "return_and_refund_processed"
+    assert [step.status for step in run.at("create_return")] == ["retrying", "retrying", "completed"]
+    assert [step.status for step in run.at("refund_order")] == ["retrying", "completed"]
+    assert run.at("refund_order")[-1].response["headers"]["idempotent-replayed"] == "true"
+    refunds = (await client.get("/refunds")).json()["data"]
+    assert [refund["id"] for refund in refunds] == [run.view.vars["refund_id"]] == ["re_1001_1"]
+    assert [call["status"] for call in await calls(client, path="/refunds", method="POST")] == [
+        500, 201]
+
+
+async def test_a_failure_without_a_failed_edge_fails_the_order(client, caller):
+    faults = {"generate-response": {"fail": "always", "fail_status": "422"}}
+    run = await run_blueprint(caller, "returns-approved", faults=faults)
+    assert run.path == ["start", "generate_response"]
+    error = run.at("generate_response")[-1].error
+    assert run.finish == Finish("failed", None, error)
+    assert error is not None and (error["code"], error["transient"], error["attempt"]) == (
+        "http_status", False, 1)
+    assert [call["path"] for call in await calls(client)] == ["/responses"]
 
 
 def test_blueprint_files_are_canonical():
@@ -471,7 +567,6 @@ def test_blueprint_files_are_canonical():
 
 @pytest.mark.parametrize("name", BLUEPRINTS)
 def test_blueprints_pass_the_validator(name):
-    from backend.blueprints.files import read_api_calls, read_blueprint
     from backend.blueprints.graph import Catalog, validate
 
     catalog = Catalog(read_api_calls(ROOT), frozenset(REGISTRY))

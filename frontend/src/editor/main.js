@@ -2,6 +2,7 @@
 import { createClipboard } from "./clipboard.js";
 import { createEditor } from "./editor.js";
 import { bindKeys } from "./keys.js";
+import { setCatalogue } from "./nodetypes.js";
 import { createTestRun } from "./testrun.js";
 import { bindToolbar } from "./toolbar.js";
 import { createVersions } from "./versions.js";
@@ -11,6 +12,7 @@ function boot() {
   if (!root) return;
   const started = performance.now();
   const data = JSON.parse(document.getElementById("blueprint-data").textContent);
+  setCatalogue(data.catalogue);
   const editor = createEditor(root, data);
   editor.load(data.blueprint);
   editor.savedJson = JSON.stringify(editor.toDoc());

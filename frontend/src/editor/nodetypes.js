@@ -1,52 +1,55 @@
 // What each node type looks like and which ports it has. Shared by the palette and the canvas.
 
-export const NODE_TYPES = {
-  start: {
-    title: "Start", color: "#16a34a", hint: "Where every order begins",
-    ports: ["out"], icon: "M5 3.5v9l7.5-4.5z",
-  },
-  api_call: {
-    title: "API call", color: "#2563eb", hint: "Send an HTTP request, keep parts of the response",
-    ports: ["in", "out", "failed"], icon: "M2.5 8h10M9 4.5 12.5 8 9 11.5",
-  },
-  function: {
-    title: "Function", color: "#7c3aed", hint: "Run a registered function",
-    ports: ["in", "out", "failed"],
-    icon: "M6 2.5C4.5 2.5 4.5 4 4.5 5v1c0 1-.8 2-2 2 1.2 0 2 1 2 2v1c0 1 0 2.5 1.5 2.5M10 2.5c1.5 0 1.5 1.5 1.5 2.5v1c0 1 .8 2 2 2-1.2 0-2 1-2 2v1c0 1 0 2.5-1.5 2.5",
-  },
-  condition: {
-    title: "Condition", color: "#d97706", hint: "Branch on an expression: true or false",
-    ports: ["in", "out"], icon: "M8 2 14 8 8 14 2 8z",
-  },
-  sleep: {
-    title: "Sleep", color: "#0891b2", hint: "Wait for a duration or until a time",
-    ports: ["in", "out"], icon: "M8 2.2a5.8 5.8 0 1 0 0 11.6A5.8 5.8 0 1 0 8 2.2zM8 5v3.2l2.2 1.6",
-  },
-  wait_signal: {
-    title: "Wait for signal", color: "#db2777", hint: "Pause until a signal arrives",
-    ports: ["in", "out", "failed"], icon: "M4 14V2.5M4 3h8l-2 3 2 3H4",
-  },
-  end: {
-    title: "End", color: "#475569", hint: "Finish the order with a result",
-    ports: ["in"], icon: "M4.5 4.5h7v7h-7z",
-  },
-};
+// The node types and edge kinds come from the server's catalogue (GET /api/node-types, also
+// embedded in the page): titles, colours, which edge kinds leave each type, whether edges may
+// lead into it. Only how an icon is drawn lives here, by the name the catalogue gives.
 
-export const PALETTE_ORDER = ["api_call", "function", "condition", "sleep", "wait_signal", "end", "start"];
-
-const EDGE_STYLES = {
-  next: { stroke: "#94a3b8", dash: null, label: null },
-  true: { stroke: "#16a34a", dash: null, label: "true" },
-  false: { stroke: "#ea580c", dash: null, label: "false" },
-  failed: { stroke: "#dc2626", dash: "5 4", label: "failed" },
+const ICONS = {
+  play: "M5 3.5v9l7.5-4.5z",
+  arrow: "M2.5 8h10M9 4.5 12.5 8 9 11.5",
+  braces: "M6 2.5C4.5 2.5 4.5 4 4.5 5v1c0 1-.8 2-2 2 1.2 0 2 1 2 2v1c0 1 0 2.5 1.5 2.5M10 2.5c1.5 0 1.5 1.5 1.5 2.5v1c0 1 .8 2 2 2-1.2 0-2 1-2 2v1c0 1 0 2.5-1.5 2.5",
+  diamond: "M8 2 14 8 8 14 2 8z",
+  clock: "M8 2.2a5.8 5.8 0 1 0 0 11.6A5.8 5.8 0 1 0 8 2.2zM8 5v3.2l2.2 1.6",
+  flag: "M4 14V2.5M4 3h8l-2 3 2 3H4",
+  square: "M4.5 4.5h7v7h-7z",
 };
+const UNKNOWN = { title: "?", color: "#64748b", hint: "", accepts_in: true, out: ["next"], required_out: [], icon: "M4 4h8v8H4z", ports: ["in", "out"] };
+
+let types = {};
+let order = [];
+let edgeKinds = {};
+
+/** Take the server's catalogue; every function below reads from it. */
+export function setCatalogue(catalogue) {
+  types = Object.fromEntries(catalogue.node_types.map((spec) => [spec.type, withPorts(spec)]));
+  order = catalogue.node_types.map((spec) => spec.type);
+  edgeKinds = Object.fromEntries(catalogue.edge_kinds.map((spec) => [spec.kind, spec]));
+}
+
+function withPorts(spec) {
+  const ports = [];
+  if (spec.accepts_in) ports.push("in");
+  if (spec.out.some((kind) => kind !== "failed")) ports.push("out");
+  if (spec.out.includes("failed")) ports.push("failed");
+  return { ...spec, icon: ICONS[spec.icon] || UNKNOWN.icon, ports };
+}
+
+/** The node types in palette order. */
+export function paletteTypes() {
+  return order;
+}
+
+/** The kinds the "out" port draws (all but `failed`): ["next"], or ["true", "false"]. */
+export function branchKinds(type) {
+  return typeInfo(type).out.filter((kind) => kind !== "failed");
+}
 
 export function edgeStyle(kind) {
-  return EDGE_STYLES[kind] || EDGE_STYLES.next;
+  return edgeKinds[kind] || edgeKinds.next || { stroke: "#94a3b8", dash: null, label: null };
 }
 
 export function typeInfo(type) {
-  return NODE_TYPES[type] || { title: type, color: "#64748b", hint: "", ports: ["in", "out"], icon: "M4 4h8v8H4z" };
+  return types[type] || { ...UNKNOWN, title: type };
 }
 
 function clip(text, max) {

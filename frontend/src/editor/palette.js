@@ -1,6 +1,6 @@
 // The palette of step types: drag one onto the canvas, or click to add it in view.
 import { Dnd } from "@antv/x6";
-import { NODE_TYPES, PALETTE_ORDER } from "./nodetypes.js";
+import { paletteTypes, typeInfo } from "./nodetypes.js";
 import { nodeCell } from "./shapes.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -18,7 +18,7 @@ function icon(info) {
 }
 
 function item(type) {
-  const info = NODE_TYPES[type];
+  const info = typeInfo(type);
   const button = document.createElement("button");
   button.type = "button";
   button.className = "palette-item";
@@ -56,7 +56,7 @@ export function createPalette(editor, element) {
     scaled: false,
     validateNode: () => !editor.readOnly,
   });
-  const items = PALETTE_ORDER.map(item);
+  const items = paletteTypes().map(item);
   element.replaceChildren(...items);
   // A drag starts after a few pixels of movement, so that a plain click stays a click.
   element.addEventListener("mousedown", (down) => {
@@ -83,11 +83,12 @@ export function createPalette(editor, element) {
   });
 
   function refresh() {
-    const hasStart = editor.graph.getNodes().some((cell) => cell.getData()?.node?.type === "start");
+    const present = new Set(editor.graph.getNodes().map((cell) => cell.getData()?.node?.type));
     for (const button of items) {
-      const blocked = editor.readOnly || (button.dataset.nodeType === "start" && hasStart);
-      button.disabled = blocked;
-      button.title = button.dataset.nodeType === "start" && hasStart ? "A blueprint has exactly one start" : "";
+      const type = button.dataset.nodeType;
+      const taken = typeInfo(type).unique && present.has(type);
+      button.disabled = editor.readOnly || taken;
+      button.title = taken ? `A blueprint has exactly one ${typeInfo(type).title.toLowerCase()}` : "";
     }
   }
   return { refresh };

@@ -1,7 +1,7 @@
 // The connection rules enforced while dragging an edge. Validation on the server checks the
 // same and more; these keep the obvious mistakes from being drawn at all.
 import { nodeOf } from "./convert.js";
-import { typeInfo } from "./nodetypes.js";
+import { branchKinds, typeInfo } from "./nodetypes.js";
 
 const kindOf = (edge) => edge.getData()?.kind || "next";
 
@@ -32,18 +32,17 @@ export function connectionProblem(graph, { edge, sourceCell, targetCell, sourceP
   const source = nodeOf(sourceCell);
   const target = nodeOf(targetCell);
   if (sourceCell === targetCell) return "A step cannot lead to itself";
-  if (target.type === "start") return "Nothing can lead into the start";
-  if (source.type === "end") return "Nothing comes after an end";
+  if (!typeInfo(target.type).accepts_in) return `Nothing can lead into ${typeInfo(target.type).title.toLowerCase()}`;
+  if (!typeInfo(source.type).out.length) return `Nothing comes after ${typeInfo(source.type).title.toLowerCase()}`;
   const parallel = graph.getOutgoingEdges(sourceCell)?.some(
     (e) => e !== edge && e.getTargetCell() === targetCell);
   if (parallel) return `“${source.id}” already leads to “${target.id}”`;
   const kinds = outKinds(graph, sourceCell, edge);
   if (sourcePort === "failed" && kinds.includes("failed")) return `“${source.id}” already has a failed path`;
-  if (sourcePort === "out" && source.type === "condition" && kinds.includes("true") && kinds.includes("false")) {
-    return `“${source.id}” already has its true and false branches`;
-  }
-  if (sourcePort === "out" && source.type !== "condition" && kinds.includes("next")) {
-    return `“${source.id}” already has a next step`;
+  const branches = branchKinds(source.type);
+  if (sourcePort === "out" && branches.every((kind) => kinds.includes(kind))) {
+    return branches.length > 1 ? `“${source.id}” already has its ${branches.join(" and ")} branches`
+      : `“${source.id}” already has a next step`;
   }
   if (reaches(graph, targetCell, sourceCell)) return "That would make a loop; blueprints run forward only";
   return null;
@@ -52,9 +51,10 @@ export function connectionProblem(graph, { edge, sourceCell, targetCell, sourceP
 /** The kind of a new edge from a port: null when the user has to choose (true or false). */
 export function kindForNewEdge(graph, edge, sourceCell, sourcePort) {
   if (sourcePort === "failed") return "failed";
-  if (nodeOf(sourceCell).type !== "condition") return "next";
+  const branches = branchKinds(nodeOf(sourceCell).type);
+  if (branches.length === 1) return branches[0];
   const kinds = outKinds(graph, sourceCell, edge);
-  const free = ["true", "false"].filter((kind) => !kinds.includes(kind));
+  const free = branches.filter((kind) => !kinds.includes(kind));
   return free.length === 1 ? free[0] : null;
 }
 
@@ -62,8 +62,6 @@ export function kindForNewEdge(graph, edge, sourceCell, sourcePort) {
 export function allowedKinds(graph, edge) {
   const sourceCell = edge.getSourceCell();
   const taken = outKinds(graph, sourceCell, edge);
-  const type = nodeOf(sourceCell).type;
-  const options = type === "condition" ? ["true", "false"]
-    : typeInfo(type).ports.includes("failed") ? ["next", "failed"] : ["next"];
+  const options = typeInfo(nodeOf(sourceCell).type).out;
   return options.filter((kind) => kind === kindOf(edge) || !taken.includes(kind));
 }

@@ -3,6 +3,7 @@
 // The page's timeline refreshes itself live (htmx morph); after each refresh the colours are
 // read again from it. Clicking a step opens its latest run in the timeline.
 import { nodeOf } from "../editor/convert.js";
+import { setCatalogue } from "../editor/nodetypes.js";
 import { paint } from "./paint.js";
 import { pathOf, readTimeline } from "./progress.js";
 import { createView } from "./view.js";
@@ -11,7 +12,8 @@ function boot() {
   const container = document.getElementById("order-graph");
   const data = document.getElementById("order-graph-data");
   if (!container || !data) return;
-  const { blueprint, api_calls: calls } = JSON.parse(data.textContent);
+  const { blueprint, api_calls: calls, catalogue } = JSON.parse(data.textContent);
+  setCatalogue(catalogue);
   const apiCalls = Object.fromEntries((calls || []).map((call) => [call.id, call]));
   const view = createView(container, blueprint, apiCalls);
   let path = pathOf(readTimeline());
