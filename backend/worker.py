@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 from backend import db
 from backend.config import Settings, get_settings
 from backend.engine import expressions, functions
-from backend.engine.http import make_caller
 from backend.orders.dispatch import batch_loop, sweep, sweep_loop
+from backend.orders.outbound import make_caller
 from backend.orders.runner import Runner
 from backend.orders.tasks import activate_order
 from backend.queue import (

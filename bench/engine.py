@@ -38,11 +38,13 @@ from sqlmodel import col, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend import db, embedded_redis, events  # noqa: E402
-from backend.api_calls.schemas import ApiCallSpec  # noqa: E402
 from backend.api_calls.service import create_api_call  # noqa: E402
-from backend.blueprints.schemas import BlueprintDoc  # noqa: E402
 from backend.blueprints.service import create_blueprint, publish  # noqa: E402
 from backend.config import Settings  # noqa: E402
+from backend.engine.format import (
+    ApiCallSpec,  # noqa: E402
+    BlueprintDoc,  # noqa: E402
+)
 from backend.orders.models import Order, StepRun  # noqa: E402
 from backend.orders.service import create_order  # noqa: E402
 from backend.queue import connect_redis, enqueue_activation  # noqa: E402

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from backend.blueprints.files import EXAMPLES
-from backend.blueprints.schemas import BlueprintDoc
 from backend.cli import app
 from backend.config import get_settings
+from backend.engine.format import BlueprintDoc
 from tests.blueprints.factories import api_call, blueprint, call, chain, end, linear, sleep, start
 
 EXAMPLE_FILES = [EXAMPLES / "returns-approved.json", EXAMPLES / "order-state-manager.json"]

@@ -5,10 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from backend.api_calls import service
-from backend.api_calls.schemas import ApiCallList, ApiCallPublic, ApiCallSpec
+from backend.api_calls.schemas import ApiCallList, ApiCallPublic
 from backend.api_calls.try_it import TryRequest, TryResult, try_api_call
-from backend.blueprints.schemas import ID_PATTERN
 from backend.deps import SessionDep, SettingsDep
+from backend.engine.format import ID_PATTERN, ApiCallSpec
 
 router = APIRouter(prefix="/api-calls", tags=["api calls"])
 ApiCallId = Annotated[str, Path(pattern=ID_PATTERN)]

@@ -8,8 +8,6 @@ from pydantic import BaseModel
 from backend.blueprints import service
 from backend.blueprints.files import export_json
 from backend.blueprints.schemas import (
-    ID_PATTERN,
-    BlueprintDoc,
     BlueprintPublic,
     BlueprintSummary,
     ValidationReport,
@@ -17,6 +15,7 @@ from backend.blueprints.schemas import (
     VersionSummary,
 )
 from backend.deps import SessionDep, StateDep
+from backend.engine.format import ID_PATTERN, BlueprintDoc
 from backend.orders.schemas import OrderPublic, TestRunCreate
 from backend.orders.service import create_test_order, public
 

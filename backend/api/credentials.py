@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, status
 
-from backend.blueprints.schemas import ID_PATTERN
 from backend.credentials import service
 from backend.credentials.crypto import SecretBox
 from backend.credentials.schemas import CredentialCreate, CredentialList, CredentialPublic
 from backend.deps import SessionDep, SettingsDep
+from backend.engine.format import ID_PATTERN
 
 router = APIRouter(prefix="/credentials", tags=["credentials"])
 CredentialId = Annotated[str, Path(pattern=ID_PATTERN)]

@@ -5,8 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from backend.blueprints.schemas import ID_PATTERN
 from backend.deps import SessionDep
+from backend.engine.format import ID_PATTERN
 from backend.orders.stats import OrderStats, order_stats
 
 router = APIRouter(prefix="/stats", tags=["stats"])

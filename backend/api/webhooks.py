@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Request, status
 
 from backend import auth
-from backend.blueprints.schemas import ID_PATTERN
 from backend.deps import BearerDep, SessionDep, SettingsDep, StateDep
+from backend.engine.format import ID_PATTERN
 from backend.orders import service, webhooks
 from backend.orders.schemas import OrderPublic
 

@@ -9,12 +9,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.api_calls.models import ApiCall
-from backend.api_calls.schemas import ApiCallPublic, ApiCallSpec
+from backend.api_calls.schemas import ApiCallPublic
 from backend.blueprints.graph import TEMPLATE_SCOPE
 from backend.blueprints.usage import blueprints_using
 from backend.credentials.models import Credential
 from backend.db import insert_new, utcnow
 from backend.engine import expressions
+from backend.engine.format import ApiCallSpec
 from backend.errors import Conflict, Invalid, NotFound
 
 

@@ -1,7 +1,7 @@
 """Try an API call from the UI with sample arguments.
 
-The request goes through exactly what a worker uses (`engine.steps.Executor` over
-`engine.http.HttpCaller`): the same templates, credential application, destination checks
+The request goes through exactly what a worker uses (`orders.executor.Executor` over
+`orders.outbound.HttpCaller`): the same templates, credential application, destination checks
 (private addresses refused unless allow-listed, on every redirect), size caps and redaction.
 What comes back is what a step run would record: secrets never appear in it.
 """
@@ -15,17 +15,16 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.api_calls.schemas import ApiCallSpec
 from backend.api_calls.service import get_row, spec_of
-from backend.blueprints.schemas import Node, Strict
 from backend.config import Settings
 from backend.credentials.crypto import SecretBox
 from backend.credentials.service import open_secret
 from backend.engine.errors import StepError
 from backend.engine.expressions import ExpressionError
-from backend.engine.http import make_caller
-from backend.engine.steps import CredentialValue, Executor
+from backend.engine.format import ApiCallSpec, Node, Strict
 from backend.errors import NotFound
+from backend.orders.executor import CredentialValue, Executor
+from backend.orders.outbound import make_caller
 from backend.variables.service import as_scope
 
 TRY_NODE = "try_it"

@@ -9,11 +9,11 @@ from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.api_calls.models import ApiCall
-from backend.api_calls.schemas import ApiCallSpec
 from backend.api_calls.service import create_api_call
-from backend.blueprints.schemas import BlueprintDoc, BlueprintPublic
+from backend.blueprints.schemas import BlueprintPublic
 from backend.blueprints.service import get_row, publish, save_draft
 from backend.config import Settings
+from backend.engine.format import ApiCallSpec, BlueprintDoc
 from backend.errors import Invalid
 from backend.meta import get_meta, set_meta
 

@@ -1,115 +1,13 @@
-"""The blueprint format (API bodies and files in `blueprints/`).
-
-Logic and layout are kept apart: nodes and edges carry only logic; positions live in the
-top-level `layout` map (`{"node_id": {"x": 0, "y": 0}}`), so that a diff of a moved node
-touches only `layout`. A `position` on a node is accepted on input and moved into `layout`.
-"""
+"""What the API says about blueprints around the format: validation reports, summaries,
+drafts and versions. The format itself (`BlueprintDoc`, `Node`, `Edge`, ...) is the engine's,
+in `backend.engine.format`."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
-NODE_TYPES = ("start", "api_call", "function", "condition", "sleep", "wait_signal", "end")
-EDGE_KINDS = ("next", "true", "false", "failed")
-MAX_NODES = 2000
-MAX_EDGES = 5000
-
-Expression = str
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Position(Strict):
-    x: float
-    y: float
-
-
-class RetryPolicy(Strict):
-    max_attempts: int = Field(default=3, ge=1, le=100)
-    initial_s: float = Field(default=1.0, ge=0, le=86_400)
-    backoff: float = Field(default=2.0, ge=1, le=10)
-    max_s: float = Field(default=60.0, ge=0, le=86_400)
-
-
-class Node(Strict):
-    id: str = Field(pattern=NODE_ID_PATTERN)
-    type: str = Field(max_length=32, description="one of " + ", ".join(NODE_TYPES))
-    label: str | None = Field(default=None, max_length=200)
-    api_call: str | None = Field(default=None, max_length=64)
-    function: str | None = Field(default=None, max_length=64)
-    args: dict[str, Expression] = Field(default_factory=dict)
-    save: dict[str, Expression] = Field(default_factory=dict)
-    expression: Expression | None = None
-    duration: str | None = Field(default=None, max_length=32, description="`90s`, `15m`, `3d`")
-    until: Expression | None = None
-    signal: str | None = Field(default=None, max_length=64)
-    timeout: str | None = Field(default=None, max_length=32)
-    result: Expression | None = None
-    status: str | None = Field(default=None, description="end nodes: completed or failed")
-    retry: RetryPolicy | None = None
-    position: Position | None = Field(default=None, exclude=True)
-
-
-class Edge(Strict):
-    source: str = Field(max_length=64)
-    target: str = Field(max_length=64)
-    kind: str = Field(default="next", max_length=16, description="next, true, false or failed")
-    label: str | None = Field(default=None, max_length=200)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.source, self.target)
-
-
-class WebhookConfig(Strict):
-    order_id_field: str | None = Field(
-        default=None, max_length=200, description="dotted path into the body, e.g. `order.id`"
-    )
-    credential: str | None = Field(
-        default=None, max_length=64, description="an `hmac` credential: signatures required"
-    )
-
-
-class BlueprintDoc(Strict):
-    """A blueprint as the editor, the API and the files see it."""
-
-    id: str = Field(pattern=ID_PATTERN)
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=5000)
-    input_schema: dict[str, Any] = Field(default_factory=dict)
-    sample_input: dict[str, Any] | None = None
-    dispatch: Literal["immediate", "batch"] | None = None
-    webhook: WebhookConfig | None = None
-    nodes: list[Node] = Field(default_factory=list, max_length=MAX_NODES)
-    edges: list[Edge] = Field(default_factory=list, max_length=MAX_EDGES)
-    layout: dict[str, Position] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _positions_into_layout(self) -> BlueprintDoc:
-        for node in self.nodes:
-            if node.position is not None:
-                self.layout.setdefault(node.id, node.position)
-                node.position = None
-        return self
-
-    def canonical(self) -> dict[str, Any]:
-        """The stored/exported form: no empty defaults, layout last and sorted."""
-        data = self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
-        data["id"], data["name"] = self.id, self.name
-        data["nodes"] = [node.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
-                         | {"id": node.id, "type": node.type} for node in self.nodes]
-        data["edges"] = [edge.model_dump(mode="json", exclude_none=True) for edge in self.edges]
-        data["layout"] = {key: self.layout[key].model_dump() for key in sorted(self.layout)}
-        order = ("id", "name", "description", "input_schema", "sample_input", "dispatch",
-                 "webhook", "nodes", "edges", "layout")
-        return {key: data[key] for key in order if key in data}
+from pydantic import BaseModel, Field
 
 
 class Problem(BaseModel):

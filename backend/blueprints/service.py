@@ -16,7 +16,6 @@ from backend.blueprints import plans
 from backend.blueprints.graph import Catalog, validate
 from backend.blueprints.models import Blueprint, BlueprintVersion
 from backend.blueprints.schemas import (
-    BlueprintDoc,
     BlueprintPublic,
     BlueprintSummary,
     Problem,
@@ -25,6 +24,7 @@ from backend.blueprints.schemas import (
     VersionSummary,
 )
 from backend.db import insert_new, utcnow
+from backend.engine.format import BlueprintDoc
 from backend.engine.functions import REGISTRY
 from backend.errors import Conflict, Invalid, NotFound
 from backend.orders.models import Order

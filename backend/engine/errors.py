@@ -9,12 +9,17 @@
         └── SignalTimeout          a wait_signal's timeout passed
 
 After the node's retries are exhausted (or at once, for permanent errors) the node's
-`failed` edge is taken with `error` in scope; without one the order fails.
+`failed` edge is taken with `error` in scope; without one the order fails. `classify` sorts
+an HTTP status (of a real or a mocked response) into success, transient or permanent.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
+
+TRANSIENT_STATUS = frozenset({408, 429}) | frozenset(range(500, 600))
 
 
 class StepError(Exception):
@@ -43,3 +48,28 @@ class PermanentStepError(StepError):
 
 class SignalTimeout(PermanentStepError):
     pass
+
+
+def classify(status: int, headers: dict[str, str], success: list[int],
+             details: dict[str, Any]) -> None:
+    """Raise the step error a status means, unless it is a success."""
+    if status in success:
+        return
+    message = f"HTTP {status}"
+    if status in TRANSIENT_STATUS:
+        raise TransientStepError("http_status", message, details,
+                                 retry_after=_retry_after(headers.get("retry-after")))
+    raise PermanentStepError("http_status", message, details)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return min(max(float(value), 0.0), 86_400.0)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max((moment - datetime.now(UTC)).total_seconds(), 0.0)

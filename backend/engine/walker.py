@@ -3,7 +3,8 @@
 `await take_step(plan, order, ports)` runs the order's current node and answers a `Step`:
 what happened (a step run record) and what comes next (an `Outcome`). The caller (the arq
 job in `backend.orders.runner`) commits each step and keeps calling until the outcome is
-not `Advance`. Side effects (HTTP, functions, time) come through `Ports`.
+not `Advance`. Side effects (HTTP, functions, time) come through `Ports` (for real runs
+`backend.orders.executor.Executor`); the blueprint it walks is `backend.engine.format`'s.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from backend.blueprints.schemas import BlueprintDoc, Node, RetryPolicy
 from backend.engine import expressions
 from backend.engine.durations import parse_duration
 from backend.engine.errors import PermanentStepError, SignalTimeout, StepError
 from backend.engine.expressions import ExpressionError
+from backend.engine.format import BlueprintDoc, Node, RetryPolicy
 
 NO_RETRY = RetryPolicy(max_attempts=1)
 log = logging.getLogger(__name__)

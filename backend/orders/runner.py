@@ -30,11 +30,11 @@ from backend.config import Settings
 from backend.credentials.crypto import SecretBox
 from backend.credentials.models import Credential
 from backend.db import utcnow
-from backend.engine.http import HttpCaller
-from backend.engine.steps import CredentialValue, Executor
 from backend.engine.walker import Advance, Finish, OrderView, Plan, Retry, Sleep, Step, Wait, take_step
 from backend.orders import checkpoints
+from backend.orders.executor import CredentialValue, Executor
 from backend.orders.models import Order, OrderState, Signal
+from backend.orders.outbound import HttpCaller
 from backend.orders.writer import GroupWriter
 from backend.queue import enqueue_activation
 from backend.variables.service import as_scope

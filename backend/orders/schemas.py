@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from backend.blueprints.schemas import ID_PATTERN, Strict
+from backend.engine.format import ID_PATTERN, Strict
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,199}$"
 

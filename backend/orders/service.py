@@ -15,10 +15,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend import events, metrics
 from backend.blueprints import plans
-from backend.blueprints.schemas import BlueprintDoc
 from backend.blueprints.service import check, get_row
 from backend.config import Settings
 from backend.db import insert_new, utcnow
+from backend.engine.format import BlueprintDoc
 from backend.errors import Conflict, Invalid, NotFound
 from backend.orders.models import ACTIVE_STATES, FINAL_STATES, Order, OrderState, Signal, StepRun
 from backend.orders.schemas import (

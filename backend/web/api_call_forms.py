@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from backend.api_calls.schemas import DEFAULT_IDEMPOTENCY_KEY, ApiCallSpec
+from backend.engine.format import DEFAULT_IDEMPOTENCY_KEY, ApiCallSpec
 from backend.errors import WaybillError
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")

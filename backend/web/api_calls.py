@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import select
 
 from backend.api_calls import service
-from backend.api_calls.schemas import ApiCallSpec
 from backend.api_calls.try_it import TryRequest, try_api_call
 from backend.blueprints.models import Blueprint, BlueprintVersion
-from backend.blueprints.schemas import ID_PATTERN
 from backend.blueprints.usage import blueprints_using
 from backend.credentials.service import list_credentials
 from backend.deps import SessionDep, SettingsDep
+from backend.engine.format import ID_PATTERN, ApiCallSpec
 from backend.errors import NotFound, WaybillError
 from backend.web.api_call_forms import (
     METHODS,
@@ -29,23 +29,14 @@ from backend.web.api_call_forms import (
     to_spec,
 )
 from backend.web.blueprint_panels import args_read_by
-from backend.web.templating import is_htmx, templates
+from backend.web.templating import go_to, page
 
 router = APIRouter(prefix="/api-calls")
 ApiCallId = Annotated[str, Path(pattern=ID_PATTERN)]
 NEW = "_new"
 
 
-def _page(request: Request, name: str, context: dict[str, Any], status: int = 200,
-          headers: dict[str, str] | None = None) -> Response:
-    return templates.TemplateResponse(request, name, {"active": "api-calls", **context},
-                                      status_code=status, headers=headers)
-
-
-def _go_to(request: Request, url: str) -> Response:
-    if is_htmx(request):
-        return Response(status_code=200, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
+_page = partial(page, active="api-calls")
 
 
 async def _form_context(session: SessionDep, form: ApiCallForm, *, new: bool,
@@ -110,7 +101,7 @@ async def _save(request: Request, session: SessionDep, api_call_id: str | None) 
         except WaybillError as exc:
             add_service_errors(form, exc)
         else:
-            return _go_to(request, f"/api-calls/{spec.id}?saved=true")
+            return go_to(request, f"/api-calls/{spec.id}?saved=true")
     context = await _form_context(session, form, new=api_call_id is None)
     return _page(request, "api_calls/_form.html", context, 422)
 
@@ -131,7 +122,7 @@ async def delete(request: Request, api_call_id: ApiCallId, session: SessionDep) 
         await service.delete_api_call(session=session, api_call_id=api_call_id)
     except WaybillError as exc:
         return _page(request, "_flash.html", {"flash": {"tone": "error", "text": exc.detail}}, 409)
-    return _go_to(request, "/api-calls")
+    return go_to(request, "/api-calls")
 
 
 def _object(name: str, text: str) -> dict[str, Any]:

@@ -9,10 +9,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.api_calls.schemas import ApiCallSpec
 from backend.api_calls.service import list_api_calls
-from backend.blueprints.schemas import EDGE_KINDS, Edge, Node
 from backend.engine import expressions, functions
+from backend.engine.format import EDGE_KINDS, ApiCallSpec, Edge, Node
 
 
 class PanelInputError(ValueError):

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from backend.api_calls.service import list_api_calls
 from backend.blueprints import service
-from backend.blueprints.schemas import ID_PATTERN, BlueprintDoc
 from backend.deps import SessionDep
 from backend.engine.catalogue import catalogue_json
+from backend.engine.format import ID_PATTERN, BlueprintDoc
 from backend.errors import Conflict, Invalid, NotFound
 from backend.web.blueprint_panels import (
     PanelInputError,
@@ -21,23 +22,14 @@ from backend.web.blueprint_panels import (
     edge_context,
     node_context,
 )
-from backend.web.templating import is_htmx, templates
+from backend.web.templating import go_to, page
 
 router = APIRouter(prefix="/blueprints")
 BlueprintId = Annotated[str, Path(pattern=ID_PATTERN)]
 MAX_IMPORT_BYTES = 2_000_000
 
 
-def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    return templates.TemplateResponse(request, name, {"active": "blueprints", **context},
-                                      status_code=status)
-
-
-def _go_to(request: Request, url: str) -> Response:
-    """After a form: htmx follows HX-Redirect, a plain form post follows a 303."""
-    if is_htmx(request):
-        return Response(status_code=200, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
+_page = partial(page, active="blueprints")
 
 
 def starter_doc(blueprint_id: str, name: str, description: str) -> BlueprintDoc:
@@ -75,7 +67,7 @@ async def create(request: Request, session: SessionDep, id: Annotated[str, Form(
     except (Conflict, Invalid) as exc:
         errors = [exc.detail]
     else:
-        return _go_to(request, f"/blueprints/{doc.id}")
+        return go_to(request, f"/blueprints/{doc.id}")
     return _page(request, "blueprints/_new_form.html", {"form": form, "errors": errors}, 422)
 
 
@@ -98,7 +90,7 @@ async def import_file(request: Request, session: SessionDep,
         errors = [exc.detail] + [str(e.get("message", e)) for e in exc.errors
                                  if isinstance(e, dict)][:5]
     else:
-        return _go_to(request, f"/blueprints/{doc.id}")
+        return go_to(request, f"/blueprints/{doc.id}")
     return _page(request, "blueprints/_import_form.html", {"errors": errors}, 422)
 
 

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter, ValidationError
 
-from backend.blueprints.schemas import ID_PATTERN
 from backend.credentials import service
 from backend.credentials.crypto import SecretBox
 from backend.credentials.schemas import SECRET_FIELDS, CredentialCreate
 from backend.deps import SessionDep, SettingsDep
+from backend.engine.format import ID_PATTERN
 from backend.errors import NotFound, WaybillError
-from backend.web.templating import templates
+from backend.web.templating import page
 
 router = APIRouter(prefix="/credentials")
 CredentialId = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -27,9 +27,8 @@ PARSE = TypeAdapter(CredentialCreate)
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200,
           headers: dict[str, str] | None = None) -> Response:
-    base = {"active": "credentials", "types": TYPES, "fields": FIELDS, "secrets": SECRET_FIELDS}
-    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status,
-                                      headers=headers)
+    base = {"types": TYPES, "fields": FIELDS, "secrets": SECRET_FIELDS}
+    return page(request, name, base | context, status, headers, active="credentials")
 
 
 def _blank(kind: str = "bearer") -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
@@ -23,7 +24,7 @@ from backend.orders.schemas import ORDER_ID_PATTERN, ReprocessRequest
 from backend.web import bulk
 from backend.web.live import order_changes
 from backend.web.order_views import PAGE_SIZE, graph_boot, list_query, timeline
-from backend.web.templating import is_htmx, templates
+from backend.web.templating import is_htmx, page
 
 router = APIRouter(prefix="/orders")
 OrderId = Annotated[str, Path(pattern=ORDER_ID_PATTERN)]
@@ -31,10 +32,7 @@ REFRESH_LIST = {"HX-Trigger": "orders-changed"}
 SIGNAL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
-def _page(request: Request, name: str, context: dict[str, Any], status: int = 200,
-          headers: dict[str, str] | None = None) -> Response:
-    return templates.TemplateResponse(request, name, {"active": "orders", **context},
-                                      status_code=status, headers=headers)
+_page = partial(page, active="orders")
 
 
 async def _blueprint_choices(session: SessionDep) -> list[tuple[str, str]]:

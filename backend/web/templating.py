@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from backend.web import formats
@@ -26,6 +28,20 @@ def asset(path: str) -> str:
 
 def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def page(request: Request, name: str, context: dict[str, Any], status: int = 200,
+         headers: dict[str, str] | None = None, *, active: str) -> Response:
+    """A page or fragment of the section `active` (the header's highlighted tab)."""
+    return templates.TemplateResponse(request, name, {"active": active, **context},
+                                      status_code=status, headers=headers)
+
+
+def go_to(request: Request, url: str) -> Response:
+    """After a form: htmx follows HX-Redirect, a plain form post follows a 303."""
+    if is_htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
 
 
 def csrf_token(request: Request) -> str:

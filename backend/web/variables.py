@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
@@ -13,16 +14,14 @@ from backend.deps import SessionDep
 from backend.errors import WaybillError
 from backend.variables import service
 from backend.variables.service import NAME_PATTERN
-from backend.web.templating import templates
+from backend.web.templating import page
 
 router = APIRouter(prefix="/variables")
 VariableName = Annotated[str, Path(pattern=NAME_PATTERN)]
 NAME = re.compile(NAME_PATTERN)
 
 
-def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    return templates.TemplateResponse(request, name, {"active": "variables", **context},
-                                      status_code=status)
+_page = partial(page, active="variables")
 
 
 def as_text(value: Any) -> tuple[str, str]:

@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from backend.blueprints.schemas import BlueprintDoc
+from backend.engine.format import BlueprintDoc
 from tests.api.helpers import add_api_calls, assert_error, expect, valid_blueprint
 from tests.blueprints.factories import (
     api_call,

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.api_calls.schemas import ApiCallSpec
 from backend.blueprints.graph import Catalog
-from backend.blueprints.schemas import BlueprintDoc
+from backend.engine.format import ApiCallSpec, BlueprintDoc
 from backend.engine.functions import REGISTRY
 
 Json = dict[str, Any]

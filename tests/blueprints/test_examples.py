@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from backend.blueprints.files import EXAMPLES, import_file, load_examples_once, read_api_calls
-from backend.blueprints.schemas import BlueprintDoc
 from backend.config import Settings
+from backend.engine.format import BlueprintDoc
 from tests.api.helpers import expect
 
 EXAMPLE_IDS = ["returns-approved", "order-state-manager"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from backend.api_calls.schemas import ApiCallSpec
 from backend.blueprints import graph
 from backend.blueprints.graph import Catalog, validate
+from backend.engine.format import ApiCallSpec
 from tests.blueprints.factories import (
     blueprint,
     call,

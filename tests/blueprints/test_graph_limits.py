@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from backend.api_calls.schemas import ApiCallSpec
 from backend.blueprints.graph import Catalog, broken_templates, validate
+from backend.engine.format import ApiCallSpec
 from tests.blueprints.factories import blueprint, call, chain, doc, end, fn, linear, start
 
 RECURSIVE = "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}"

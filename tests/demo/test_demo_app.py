@@ -15,16 +15,15 @@ import jsonschema
 import pytest
 from fastapi import FastAPI
 
-from backend.api_calls.schemas import ApiCallSpec
 from backend.blueprints.files import read_api_calls, read_blueprint
-from backend.blueprints.schemas import BlueprintDoc
 from backend.demo.app import create_demo_app
 from backend.demo.calls import MAX_DELAY_MS, fault_params
 from backend.engine.expressions import parse_error, template_sources
+from backend.engine.format import ApiCallSpec, BlueprintDoc
 from backend.engine.functions import REGISTRY
-from backend.engine.http import HttpCaller, OutboundPolicy
-from backend.engine.steps import Executor
 from backend.engine.walker import Advance, Finish, OrderView, Plan, Retry, Sleep, Step, take_step
+from backend.orders.executor import Executor
+from backend.orders.outbound import HttpCaller, OutboundPolicy
 
 ROOT = Path(__file__).resolve().parents[2] / "blueprints"
 BLUEPRINTS = ("returns-approved", "order-state-manager")

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from backend.blueprints.schemas import RetryPolicy
 from backend.engine.errors import PermanentStepError, TransientStepError
+from backend.engine.format import RetryPolicy
 from backend.engine.functions import REGISTRY
 from backend.engine.walker import (
     Advance,

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from backend.blueprints.files import EXAMPLES, import_file
 from backend.config import Settings
-from backend.engine.http import HttpCaller, OutboundPolicy, make_client
+from backend.orders.outbound import HttpCaller, OutboundPolicy, make_client
 from backend.orders.runner import Runner
 from backend.queue import connect_redis
 from tests.conftest import served

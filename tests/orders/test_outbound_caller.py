@@ -1,19 +1,18 @@
-"""Outbound HTTP: the destination policy (checked on the resolved address and on every
-redirect), size caps, error classes and Retry-After. The HTTP layer is driven through
-`httpx.MockTransport`; no server is needed."""
+"""Outbound HTTP (`backend.orders.outbound`): the destination policy (checked on the resolved
+address and on every redirect), size caps and transport errors. The HTTP layer is driven
+through `httpx.MockTransport`; no server is needed. (How a status is classified, with
+Retry-After: `tests/engine/test_errors.py`.)"""
 
 from __future__ import annotations
 
 import json
 import socket
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 
 import httpx
 import pytest
 
 from backend.engine.errors import PermanentStepError, TransientStepError
-from backend.engine.http import HttpCaller, OutboundPolicy, classify
+from backend.orders.outbound import HttpCaller, OutboundPolicy
 
 PUBLIC = "http://93.184.216.34"  # an IP literal: no DNS needed
 
@@ -205,48 +204,9 @@ async def test_bodies_are_decoded_as_json_or_text():
     assert answer.headers["x-trace"] == "abc"  # header names lower-cased
 
 
-# -- classify -------------------------------------------------------------------------------
-
-
-def outcome(status: int, headers: dict[str, str] | None = None):
-    try:
-        classify(status, headers or {}, [200, 201], {"response": {"status": status}})
-    except (TransientStepError, PermanentStepError) as exc:
-        return type(exc).__name__, exc.code, exc.retry_after
-    return None
-
-
-def test_classify_by_status():
-    assert outcome(200) is None and outcome(201) is None
-    assert outcome(204) == ("PermanentStepError", "http_status", None)  # not a success here
-    for status in (400, 401, 403, 404, 409, 422):
-        assert outcome(status)[0] == "PermanentStepError", status
-    for status in (408, 429, 500, 502, 503, 504):
-        assert outcome(status)[0] == "TransientStepError", status
-
-
-def test_retry_after_in_seconds_or_as_a_date():
-    assert outcome(429, {"retry-after": "3"})[2] == 3.0
-    assert outcome(503, {"retry-after": "-5"})[2] == 0.0
-    assert outcome(503, {"retry-after": "999999999"})[2] == 86_400.0
-    assert outcome(503, {"retry-after": "soon"})[2] is None
-    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
-    assert 25 <= outcome(429, {"retry-after": later})[2] <= 30
-    past = format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True)
-    assert outcome(429, {"retry-after": past})[2] == 0.0
-
-
-def test_a_status_error_carries_its_details():
-    with pytest.raises(PermanentStepError) as caught:
-        classify(404, {}, [200], {"request": {"url": "u"}, "response": {"status": 404}})
-    assert caught.value.as_dict() == {"code": "http_status", "message": "HTTP 404",
-                                      "transient": False, "details": {
-                                          "request": {"url": "u"}, "response": {"status": 404}}}
-
-
 async def test_the_connector_refuses_a_name_that_resolves_to_a_private_address():
     """DNS rebinding: the address connected to is checked, not only the one checked first."""
-    from backend.engine.http import GuardedResolver
+    from backend.orders.outbound import GuardedResolver
 
     resolver = GuardedResolver(OutboundPolicy([]))
     with pytest.raises(OSError, match="resolves to 127.0.0.1"):
@@ -302,7 +262,7 @@ async def test_a_redirect_within_the_origin_keeps_the_credential():
 @pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
 async def test_a_refused_connection_says_so(transport):
     from backend.embedded_redis import free_port
-    from backend.engine.http import make_caller
+    from backend.orders.outbound import make_caller
 
     port = free_port()
     async with make_caller(transport=transport, allow=["127.0.0.1"],
@@ -314,7 +274,7 @@ async def test_a_refused_connection_says_so(transport):
 
 
 async def test_an_address_refused_at_connect_time_is_a_permanent_refusal():
-    from backend.engine.http import RefusedAddress, _transport_error
+    from backend.orders.outbound import RefusedAddress, _transport_error
 
     inner = RefusedAddress("rebound.example resolves to 127.0.0.1, which is not a public address")
     outer = httpx.ConnectError("Cannot connect")

@@ -1,4 +1,6 @@
-"""Outbound HTTP for api_call steps: destination checks, redirects, size caps, errors.
+"""Outbound HTTP for api_call steps (the worker's, and try-it's, `HttpCaller`): destination
+checks, redirects, size caps, transport errors. The walker never sees it: the `Executor`
+(`backend.orders.executor`) sends through it.
 
 Every address that is not globally routable (private, loopback, link-local, carrier-grade
 NAT, reserved, multicast, and IPv6 forms that embed such an IPv4 address: mapped, 6to4,
@@ -27,7 +29,6 @@ from backend.engine.errors import PermanentStepError, StepError, TransientStepEr
 
 MAX_REDIRECTS = 5
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-TRANSIENT_STATUS = frozenset({408, 429}) | frozenset(range(500, 600))
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -272,31 +273,3 @@ def _decode(raw: bytes, content_type: str) -> Any:
         except json.JSONDecodeError:
             return text
     return text
-
-
-def classify(status: int, headers: dict[str, str], success: list[int],
-             details: dict[str, Any]) -> None:
-    """Raise the step error a status means, unless it is a success."""
-    if status in success:
-        return
-    message = f"HTTP {status}"
-    if status in TRANSIENT_STATUS:
-        raise TransientStepError("http_status", message, details,
-                                 retry_after=_retry_after(headers.get("retry-after")))
-    raise PermanentStepError("http_status", message, details)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return min(max(float(value), 0.0), 86_400.0)
-    except ValueError:
-        from datetime import UTC, datetime
-        from email.utils import parsedate_to_datetime
-
-        try:
-            moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max((moment - datetime.now(UTC)).total_seconds(), 0.0)

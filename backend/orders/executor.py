@@ -1,4 +1,6 @@
-"""The walker's ports for real runs: API calls over HTTP (or mocked), functions, the clock."""
+"""The walker's ports for real runs (`walker.Ports`): API calls over HTTP (or mocked),
+functions, the clock. Beside the runner because it touches the outside: it sends through the
+`HttpCaller` of `backend.orders.outbound` and reads the database's clock."""
 
 from __future__ import annotations
 
@@ -13,14 +15,13 @@ from typing import Any
 
 import httpx
 
-from backend.api_calls.schemas import ApiCallSpec
-from backend.blueprints.schemas import Node, RetryPolicy
 from backend.db import utcnow
 from backend.engine import expressions
-from backend.engine.errors import PermanentStepError, StepError
+from backend.engine.errors import PermanentStepError, StepError, classify
+from backend.engine.format import ApiCallSpec, Node, RetryPolicy
 from backend.engine.functions import REGISTRY
-from backend.engine.http import HttpCaller, classify
 from backend.engine.walker import ApiResult
+from backend.orders.outbound import HttpCaller
 
 SENSITIVE_HEADERS = ("authorization", "cookie", "proxy-authorization", "x-api-key")
 REDACTED = "[redacted]"

@@ -11,11 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.api_calls.schemas import ApiCallSpec
-from backend.blueprints.schemas import Node, RetryPolicy
 from backend.engine.errors import PermanentStepError, TransientStepError
-from backend.engine.http import HttpCaller, OutboundPolicy
-from backend.engine.steps import CredentialValue, Executor
+from backend.engine.format import ApiCallSpec, Node, RetryPolicy
+from backend.orders.executor import CredentialValue, Executor
+from backend.orders.outbound import HttpCaller, OutboundPolicy
 
 BASE = "http://93.184.216.34"
 SCOPE = {"input": {"sku": "MUG", "qty": 2}, "vars": {"ret": "ret_1", "token": "t-1"},

@@ -1,0 +1,143 @@
+"""The formats the engine reads: blueprints (API bodies and files in `blueprints/`) and the
+API call definitions their `api_call` nodes name.
+
+Logic and layout are kept apart: nodes and edges carry only logic; positions live in the
+top-level `layout` map (`{"node_id": {"x": 0, "y": 0}}`), so that a diff of a moved node
+touches only `layout`. A `position` on a node is accepted on input and moved into `layout`.
+
+An API call is a reusable HTTP request, its templates rendered per step. Only pydantic here:
+what the API adds around these (summaries, timestamps, validation reports) lives in
+`backend.blueprints.schemas` and `backend.api_calls.schemas`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
+NODE_TYPES = ("start", "api_call", "function", "condition", "sleep", "wait_signal", "end")
+EDGE_KINDS = ("next", "true", "false", "failed")
+MAX_NODES = 2000
+MAX_EDGES = 5000
+DEFAULT_IDEMPOTENCY_KEY = "{{ order.id }}:{{ node.id }}"
+
+Expression = str
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Position(Strict):
+    x: float
+    y: float
+
+
+class RetryPolicy(Strict):
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    initial_s: float = Field(default=1.0, ge=0, le=86_400)
+    backoff: float = Field(default=2.0, ge=1, le=10)
+    max_s: float = Field(default=60.0, ge=0, le=86_400)
+
+
+class Node(Strict):
+    id: str = Field(pattern=NODE_ID_PATTERN)
+    type: str = Field(max_length=32, description="one of " + ", ".join(NODE_TYPES))
+    label: str | None = Field(default=None, max_length=200)
+    api_call: str | None = Field(default=None, max_length=64)
+    function: str | None = Field(default=None, max_length=64)
+    args: dict[str, Expression] = Field(default_factory=dict)
+    save: dict[str, Expression] = Field(default_factory=dict)
+    expression: Expression | None = None
+    duration: str | None = Field(default=None, max_length=32, description="`90s`, `15m`, `3d`")
+    until: Expression | None = None
+    signal: str | None = Field(default=None, max_length=64)
+    timeout: str | None = Field(default=None, max_length=32)
+    result: Expression | None = None
+    status: str | None = Field(default=None, description="end nodes: completed or failed")
+    retry: RetryPolicy | None = None
+    position: Position | None = Field(default=None, exclude=True)
+
+
+class Edge(Strict):
+    source: str = Field(max_length=64)
+    target: str = Field(max_length=64)
+    kind: str = Field(default="next", max_length=16, description="next, true, false or failed")
+    label: str | None = Field(default=None, max_length=200)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source, self.target)
+
+
+class WebhookConfig(Strict):
+    order_id_field: str | None = Field(
+        default=None, max_length=200, description="dotted path into the body, e.g. `order.id`"
+    )
+    credential: str | None = Field(
+        default=None, max_length=64, description="an `hmac` credential: signatures required"
+    )
+
+
+class BlueprintDoc(Strict):
+    """A blueprint as the editor, the API and the files see it."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    input_schema: dict[str, Any] = Field(default_factory=dict)
+    sample_input: dict[str, Any] | None = None
+    dispatch: Literal["immediate", "batch"] | None = None
+    webhook: WebhookConfig | None = None
+    nodes: list[Node] = Field(default_factory=list, max_length=MAX_NODES)
+    edges: list[Edge] = Field(default_factory=list, max_length=MAX_EDGES)
+    layout: dict[str, Position] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _positions_into_layout(self) -> BlueprintDoc:
+        for node in self.nodes:
+            if node.position is not None:
+                self.layout.setdefault(node.id, node.position)
+                node.position = None
+        return self
+
+    def canonical(self) -> dict[str, Any]:
+        """The stored/exported form: no empty defaults, layout last and sorted."""
+        data = self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        data["id"], data["name"] = self.id, self.name
+        data["nodes"] = [node.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+                         | {"id": node.id, "type": node.type} for node in self.nodes]
+        data["edges"] = [edge.model_dump(mode="json", exclude_none=True) for edge in self.edges]
+        data["layout"] = {key: self.layout[key].model_dump() for key in sorted(self.layout)}
+        order = ("id", "name", "description", "input_schema", "sample_input", "dispatch",
+                 "webhook", "nodes", "edges", "layout")
+        return {key: data[key] for key in order if key in data}
+
+
+class MockResponse(Strict):
+    status: int = Field(default=200, ge=100, le=599)
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: Any = None
+
+
+class ApiCallSpec(Strict):
+    """Templates (url, headers, query, body, idempotency_key) see `args`, `input`, `vars`,
+    `order`, `node` and `variables`. A body that is a JSON object is rendered value by value;
+    a value that is one `{{ expression }}` keeps its type."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
+    url: str = Field(min_length=1, max_length=2000)
+    headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, str] = Field(default_factory=dict)
+    body: Any = None
+    credential: str | None = Field(default=None, max_length=64)
+    timeout_s: float = Field(default=10.0, gt=0, le=300)
+    success_status: list[int] = Field(default_factory=lambda: [200, 201, 202, 204], min_length=1)
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    idempotency_key: str = Field(default=DEFAULT_IDEMPOTENCY_KEY, max_length=500)
+    mock: MockResponse | None = None
