@@ -22,9 +22,10 @@ import networkx as nx
 
 from backend.blueprints.schemas import Problem
 from backend.engine import expressions
+from backend.engine.catalogue import EDGE_KINDS
 from backend.engine.catalogue import NODE_TYPES as NODE_TYPE_SPECS
 from backend.engine.durations import DurationError, parse_duration
-from backend.engine.format import EDGE_KINDS, NODE_TYPES, ApiCallSpec, BlueprintDoc, Edge, Node
+from backend.engine.format import NODE_TYPES, ApiCallSpec, BlueprintDoc, Edge, Node
 
 BASE_SCOPE = frozenset({"input", "vars", "order", "variables", "error"})
 SAVE_SCOPE = {"api_call": "response", "function": "result", "wait_signal": "signal"}

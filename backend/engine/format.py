@@ -16,10 +16,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from backend.engine.catalogue import NODE_TYPES as CATALOGUE_TYPES
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
-NODE_TYPES = ("start", "api_call", "function", "condition", "sleep", "wait_signal", "end")
-EDGE_KINDS = ("next", "true", "false", "failed")
+NODE_TYPES = tuple(CATALOGUE_TYPES)  # the node-type catalogue is the one list
 MAX_NODES = 2000
 MAX_EDGES = 5000
 DEFAULT_IDEMPOTENCY_KEY = "{{ order.id }}:{{ node.id }}"

@@ -14,9 +14,10 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from backend.engine import expressions
+from backend.engine.catalogue import StepStatus
 from backend.engine.durations import parse_duration
 from backend.engine.errors import PermanentStepError, SignalTimeout, StepError
 from backend.engine.expressions import ExpressionError
@@ -120,7 +121,7 @@ class Retry:
 
 @dataclass
 class Finish:
-    status: str  # completed | failed
+    status: Literal["completed", "failed"]
     result: Any = None
     error: dict[str, Any] | None = None
 
@@ -132,7 +133,7 @@ Outcome = Advance | Sleep | Wait | Retry | Finish
 class Step:
     node: str
     attempt: int
-    status: str  # completed | failed | retrying | sleeping | waiting
+    status: StepStatus
     outcome: Outcome
     request: dict[str, Any] | None = None
     response: dict[str, Any] | None = None

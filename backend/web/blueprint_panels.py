@@ -11,7 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.api_calls.service import list_api_calls
 from backend.engine import expressions, functions
-from backend.engine.format import EDGE_KINDS, ApiCallSpec, Edge, Node
+from backend.engine.catalogue import EDGE_KINDS
+from backend.engine.format import ApiCallSpec, Edge, Node
 
 
 class PanelInputError(ValueError):
