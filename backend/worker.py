@@ -106,8 +106,9 @@ class WakeableWorker(Worker):
 
     async def _poll_iteration(self) -> None:
         if self.idle or self.job_counter >= self.max_jobs:
+            timeout = await self._until_next_job()  # before the wait exists: cancellable
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), await self._until_next_job())
+                await asyncio.wait_for(self.wake.wait(), timeout)
         self.wake.clear()
         await super()._poll_iteration()
 
