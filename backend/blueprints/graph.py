@@ -22,10 +22,9 @@ import networkx as nx
 
 from backend.blueprints.schemas import Problem
 from backend.engine import expressions
-from backend.engine.catalogue import EDGE_KINDS
-from backend.engine.catalogue import NODE_TYPES as NODE_TYPE_SPECS
+from backend.engine.catalogue import EDGE_KINDS, NODE_TYPES
 from backend.engine.durations import DurationError, parse_duration
-from backend.engine.format import NODE_TYPES, ApiCallSpec, BlueprintDoc, Edge, Node
+from backend.engine.format import ApiCallSpec, BlueprintDoc, Edge, Node
 
 BASE_SCOPE = frozenset({"input", "vars", "order", "variables", "error"})
 SAVE_SCOPE = {"api_call": "response", "function": "result", "wait_signal": "signal"}
@@ -191,14 +190,14 @@ def _edge_shape(edge: Edge, nodes: dict[str, Node]) -> Iterator[Problem]:
     if edge.kind not in EDGE_KINDS:
         yield _problem("bad_edge_kind", f"Unknown edge kind {edge.kind!r}.", edge=edge)
     target = nodes.get(edge.target)
-    spec = NODE_TYPE_SPECS.get(target.type) if target is not None else None
+    spec = NODE_TYPES.get(target.type) if target is not None else None
     if spec is not None and not spec.accepts_in:
         yield _problem("edge_into_start", "No edge may lead into start.", edge=edge)
 
 
 def _out_edges(node: Node, out: list[Edge]) -> Iterator[Problem]:
     """The node type's catalogue entry decides which kinds may leave it and which must."""
-    spec = NODE_TYPE_SPECS.get(node.type)
+    spec = NODE_TYPES.get(node.type)
     if spec is None:
         return  # reported as unknown_type
     kinds = Counter(edge.kind for edge in out)

@@ -13,7 +13,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, select
 
 from backend.orders.dispatch import sweep
 from backend.orders.models import Order
@@ -168,8 +168,6 @@ async def running_worker(settings):
 
 async def _pk(state, order_id: str) -> int:
     async with state.sessions() as session:
-        from sqlmodel import select
-
         return (await session.exec(select(Order.id).where(Order.order_id == order_id))).one()
 
 
