@@ -89,6 +89,10 @@ async def test_config_panel_edits_the_node_and_escapes_text(page: Page, server: 
     await select_node(page, "call")
     label = '<img src=x onerror="window.pwned=1">Create return'
     await page.fill("#panel input[name=label]", label)
+    await page.keyboard.press("Tab")
+    # the label is applied (and the panel settled) before the next field is edited
+    await page.wait_for_function(
+        "(label) => window.waybillEditor.findNode('call').getData().node.label === label", arg=label)
     await page.locator("#panel .pairs[data-pairs=save] .add-pair").click()
     await page.locator("#panel .pairs[data-pairs=save] .pair-key").last.fill("status")
     await page.locator("#panel .pairs[data-pairs=save] .pair-value").last.fill("response.status")
