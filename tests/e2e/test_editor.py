@@ -94,7 +94,11 @@ async def test_config_panel_edits_the_node_and_escapes_text(page: Page, server: 
     await page.wait_for_function(
         "(label) => window.waybillEditor.findNode('call').getData().node.label === label", arg=label)
     await page.locator("#panel .pairs[data-pairs=save] .add-pair").click()
-    await page.locator("#panel .pairs[data-pairs=save] .pair-key").last.fill("status")
+    # the new row arrives (from the server) with its key focused; until then `.last` is the
+    # existing return_id row
+    await expect(page.locator("#panel .pairs[data-pairs=save] .pair-key")).to_have_count(2)
+    await expect(page.locator("#panel .pairs[data-pairs=save] .pair-key").last).to_be_focused()
+    await page.keyboard.type("status")
     await page.locator("#panel .pairs[data-pairs=save] .pair-value").last.fill("response.status")
     await page.wait_for_function(
         "window.waybillEditor.findNode('call').getData().node.save.status === 'response.status'")

@@ -62,7 +62,14 @@ export function createPanel(editor, element) {
 
   let focusField = null;
 
-  function afterSwap() {
+  function afterSwap(event) {
+    const added = event.target.closest?.(".add-pair");
+    if (added) {
+      // a new key/value row arrived: the user types its key next
+      const keys = added.closest(".pairs")?.querySelectorAll(".pair-key");
+      keys?.[keys.length - 1]?.focus();
+      return;
+    }
     const form = element.querySelector("form[data-panel]");
     if (!form) return;
     const cellId = target.cell?.id || "";
