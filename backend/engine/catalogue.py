@@ -4,7 +4,8 @@ The validator (`backend.blueprints.graph`) checks edges against it, and the serv
 (`GET /api/node-types`, and inside the editor and order pages), so the editor's palette, ports,
 connection rules and edge styles are built from it and never copied into JavaScript.
 
-Each type names the edge kinds that may leave it (at most one of each) and the ones that must
+Each type names the edge kinds that may leave it (at most one of each, except its `fan_out`
+kind, which leaves two or more times: a parallel's `branch` edges) and the ones that must
 (`required_out`); `failed` is the seed's onFailed path, taken when the step fails after its
 retries. Icons are names the frontend draws.
 """
@@ -15,8 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-NodeType = Literal["start", "api_call", "function", "condition", "sleep", "wait_signal", "end"]
-EdgeKind = Literal["next", "true", "false", "failed"]
+NodeType = Literal["start", "api_call", "function", "condition", "sleep", "wait_signal",
+                   "for_each", "sub_blueprint", "parallel", "join", "end"]
+EdgeKind = Literal["next", "true", "false", "failed", "branch"]
 StepStatus = Literal["completed", "failed", "retrying", "sleeping", "waiting"]
 
 
@@ -24,7 +26,7 @@ class FieldSpec(BaseModel):
     name: str
     label: str
     kind: Literal["expression", "template", "text", "duration", "api_call", "function", "map",
-                  "select", "retry"]
+                  "select", "retry", "blueprint", "number"]
     required: bool = False
 
 
@@ -37,6 +39,8 @@ class NodeTypeSpec(BaseModel):
     accepts_in: bool = Field(description="whether edges may lead into it")
     out: list[EdgeKind] = Field(description="edge kinds that may leave it, at most one each")
     required_out: list[EdgeKind] = Field(description="edge kinds that must leave it")
+    fan_out: EdgeKind | None = Field(
+        default=None, description="the one kind that leaves two or more times (a parallel's branches)")
     fields: list[FieldSpec] = Field(default_factory=list)
     unique: bool = Field(default=False, description="exactly one per blueprint")
 
@@ -84,6 +88,26 @@ NODE_TYPE_SPECS: list[NodeTypeSpec] = [  # in palette order
                  required_out=["next"],
                  fields=[_field("signal", "Signal", "text", True),
                          _field("timeout", "Timeout", "duration"), _field("save", "Save", "map")]),
+    NodeTypeSpec(type="for_each", title="For each", color="#0d9488", icon="stack",
+                 hint="Run a child blueprint once per item of a list", accepts_in=True,
+                 out=_STEP_OUT, required_out=["next"],
+                 fields=[_field("items", "Items", "expression", True),
+                         _field("blueprint", "Child blueprint", "blueprint", True),
+                         _field("input", "Child input", "map"),
+                         _field("concurrency", "At most running at once", "number"),
+                         _field("tolerated_failures", "Failures tolerated", "text"),
+                         _field("save", "Save", "map")]),
+    NodeTypeSpec(type="sub_blueprint", title="Sub-blueprint", color="#4f46e5", icon="nest",
+                 hint="Run another blueprint as one child order", accepts_in=True,
+                 out=_STEP_OUT, required_out=["next"],
+                 fields=[_field("blueprint", "Child blueprint", "blueprint", True),
+                         _field("input", "Child input", "map"), _field("save", "Save", "map")]),
+    NodeTypeSpec(type="parallel", title="Parallel", color="#9333ea", icon="fork",
+                 hint="Run two or more branches at once, up to their join", accepts_in=True,
+                 out=["branch", "failed"], required_out=["branch"], fan_out="branch"),
+    NodeTypeSpec(type="join", title="Join", color="#9333ea", icon="merge",
+                 hint="Continue when every branch of its parallel arrived", accepts_in=True,
+                 out=["next"], required_out=["next"]),
     NodeTypeSpec(type="end", title="End", color="#475569", icon="square",
                  hint="Finish the order with a result", accepts_in=True, out=[], required_out=[],
                  fields=[_field("result", "Result", "expression"),
@@ -97,6 +121,7 @@ EDGE_KIND_SPECS: list[EdgeKindSpec] = [
     EdgeKindSpec(kind="true", label="true", stroke="#16a34a"),
     EdgeKindSpec(kind="false", label="false", stroke="#ea580c"),
     EdgeKindSpec(kind="failed", label="failed", stroke="#dc2626", dash="5 4"),
+    EdgeKindSpec(kind="branch", label="branch", stroke="#9333ea", dash="8 3"),
 ]
 
 NODE_TYPES: dict[str, NodeTypeSpec] = {spec.type: spec for spec in NODE_TYPE_SPECS}

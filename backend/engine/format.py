@@ -12,9 +12,10 @@ what the API adds around these (summaries, timestamps, validation reports) lives
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backend.engine.catalogue import NODE_TYPES as CATALOGUE_TYPES
 
@@ -24,6 +25,9 @@ NODE_TYPES = tuple(CATALOGUE_TYPES)  # the node-type catalogue is the one list
 MAX_NODES = 2000
 MAX_EDGES = 5000
 DEFAULT_IDEMPOTENCY_KEY = "{{ order.id }}:{{ node.id }}"
+DEFAULT_CONCURRENCY = 10
+MAX_CONCURRENCY = 1000
+TOLERATED_SHARE = re.compile(r"^(100|[0-9]{1,2})(\.[0-9]{1,2})?%$")
 
 Expression = str
 
@@ -60,13 +64,41 @@ class Node(Strict):
     result: Expression | None = None
     status: str | None = Field(default=None, description="end nodes: completed or failed")
     retry: RetryPolicy | None = None
+    # for_each and sub_blueprint: a child order per item (for_each) or one (sub_blueprint)
+    items: Expression | None = Field(default=None, description="for_each: a list expression")
+    blueprint: str | None = Field(default=None, max_length=64,
+                                  description="the child blueprint (its published version)")
+    input: dict[str, Expression] = Field(
+        default_factory=dict, description="the child's input; for_each also sees `item`, `index`")
+    concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY,
+                                    description=f"children running at once (default {DEFAULT_CONCURRENCY})")
+    tolerated_failures: int | str | None = Field(
+        default=None, description="failed children allowed before the `failed` edge: a count "
+        "or a share like `10%`")
     position: Position | None = Field(default=None, exclude=True)
+
+    @field_validator("tolerated_failures")
+    @classmethod
+    def _count_or_share(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, int) and not 0 <= value <= 1_000_000:
+            raise ValueError("a count from 0 to 1,000,000")
+        if isinstance(value, str) and not TOLERATED_SHARE.match(value):
+            raise ValueError("a count like 3 or a share like `10%`")
+        return value
+
+    def tolerated(self, total: int) -> int:
+        """How many of `total` children may fail before the `failed` edge is taken."""
+        value = self.tolerated_failures or 0
+        if isinstance(value, str):
+            return int(total * float(value[:-1]) / 100)
+        return value
 
 
 class Edge(Strict):
     source: str = Field(max_length=64)
     target: str = Field(max_length=64)
-    kind: str = Field(default="next", max_length=16, description="next, true, false or failed")
+    kind: str = Field(default="next", max_length=16,
+                      description="next, true, false, failed or branch")
     label: str | None = Field(default=None, max_length=200)
 
     @property

@@ -1,0 +1,114 @@
+"""The block structure of parallel branches, worked out once per blueprint.
+
+A `parallel` node P starts its `branch` edges at once; its matching `join` is P's immediate
+post-dominator (every path from P reaches it), found with networkx on the reversed graph
+without the parallels' own `failed` edges (those leave the block: a branch failed). Each
+branch is the set of nodes reachable from its first node before the join. The validator
+reports what does not fit (no join, a shared join, an edge between branches); the walker's
+caller reads `blocks` to fork and join an order's positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from backend.engine.format import BlueprintDoc
+
+EXIT = "\0exit"
+
+
+@dataclass(frozen=True)
+class Block:
+    parallel: str
+    join: str | None  # None: the branches do not meet at one join (a validation error)
+    branches: dict[str, frozenset[str]]  # first node of a branch → the nodes of that branch
+    crossing: list[tuple[str, str]] = field(default_factory=list)  # edges between branches
+
+
+@dataclass(frozen=True)
+class Structure:
+    blocks: dict[str, Block]  # by parallel node id
+
+    @property
+    def join_of(self) -> dict[str, str]:
+        return {p: block.join for p, block in self.blocks.items() if block.join}
+
+    def enclosing(self, node_id: str) -> tuple[str, str] | None:
+        """The innermost (parallel, branch) that `node_id` runs inside, if any."""
+        best: tuple[str, str] | None = None
+        size = 0
+        for block in self.blocks.values():
+            for first, members in block.branches.items():
+                if node_id in members and (best is None or len(members) < size):
+                    best, size = (block.parallel, first), len(members)
+        return best
+
+
+def analyse(doc: BlueprintDoc) -> Structure:
+    """Blocks of every parallel node; an empty structure when the graph has a cycle."""
+    nodes = {node.id: node for node in doc.nodes}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    for edge in doc.edges:
+        if edge.source not in nodes or edge.target not in nodes:
+            continue
+        if edge.kind == "failed" and nodes[edge.source].type == "parallel":
+            continue
+        graph.add_edge(edge.source, edge.target)
+    parallels = [node.id for node in doc.nodes if node.type == "parallel"]
+    if not parallels or not nx.is_directed_acyclic_graph(graph):
+        return Structure({})
+    reverse = graph.reverse(copy=True)
+    reverse.add_node(EXIT)
+    reverse.add_edges_from((EXIT, n) for n in nodes if graph.out_degree(n) == 0)
+    post = nx.immediate_dominators(reverse, EXIT)
+    blocks = {}
+    for parallel in parallels:
+        join = post.get(parallel)
+        join = join if join in nodes and nodes[join].type == "join" else None
+        firsts = [e.target for e in doc.edges
+                  if e.source == parallel and e.kind == "branch" and e.target in nodes]
+        branches = {first: frozenset(_region(graph, first, join)) for first in firsts}
+        blocks[parallel] = Block(parallel, join, branches,
+                                 _crossing(graph, parallel, join, branches))
+    return Structure(blocks)
+
+
+def _region(graph: nx.DiGraph, first: str, join: str | None) -> set[str]:
+    """The nodes reachable from `first` without passing the join."""
+    if first == join:
+        return set()
+    seen, stack = {first}, [first]
+    while stack:
+        for target in graph.successors(stack.pop()):
+            if target != join and target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return seen
+
+
+def _crossing(graph: nx.DiGraph, parallel: str, join: str | None,
+              branches: dict[str, frozenset[str]]) -> list[tuple[str, str]]:
+    """Edges that enter a branch from anywhere but its own nodes (or the parallel, into its
+    first node), and edges into the join from outside the branches."""
+    inside: set[str] = set().union(*branches.values()) if branches else set()
+    edges: list[tuple[str, str]] = []
+    for first, members in branches.items():
+        for node in members:
+            allowed = members | ({parallel} if node == first else set())
+            edges += [(source, node) for source in graph.predecessors(node)
+                      if source not in allowed]
+    if join is not None:
+        edges += [(source, join) for source in graph.predecessors(join)
+                  if source not in inside and source != parallel]
+    return sorted(set(edges))
+
+
+def members(structure: Structure) -> Iterable[str]:
+    """Every node that runs inside some branch."""
+    for block in structure.blocks.values():
+        for nodes in block.branches.values():
+            yield from nodes
