@@ -68,11 +68,32 @@ async def import_file(*, session: AsyncSession, path: Path,
     return saved
 
 
+def children_first(paths: list[Path]) -> list[Path]:
+    """The blueprint files, each after the files of the child blueprints it names (a
+    `for_each` or `sub_blueprint` node's `blueprint`), else in the order given: a parent
+    validates only once its children are published."""
+    docs = {path: read_blueprint(path) for path in paths}
+    by_id = {doc.id: path for path, doc in docs.items()}
+    ordered: list[Path] = []
+
+    def visit(path: Path, visiting: frozenset[Path]) -> None:
+        if path in ordered or path in visiting:  # done, or a cycle (the validator says so)
+            return
+        for node in docs[path].nodes:
+            if node.blueprint in by_id:
+                visit(by_id[node.blueprint], visiting | {path})
+        ordered.append(path)
+
+    for path in paths:
+        visit(path, frozenset())
+    return ordered
+
+
 async def load_examples_once(*, session: AsyncSession, settings: Settings) -> None:
     """On the first start of a database, import and publish the example blueprints."""
     if await get_meta(session, "examples_loaded"):
         return
-    for path in sorted(EXAMPLES.glob("*.json")):
+    for path in children_first(sorted(EXAMPLES.glob("*.json"))):
         await import_file(session=session, path=path, publish_it=True)
     await set_meta(session, "examples_loaded", True)
     await session.commit()

@@ -1,4 +1,5 @@
-"""Commerce stand-ins for the returns seed: return records, refunds, subscriptions."""
+"""Commerce stand-ins for the returns seed: return records, refunds (of an order, or of the
+lines of a multi-item return), subscriptions."""
 
 from __future__ import annotations
 
@@ -33,6 +34,23 @@ class RefundIn(BaseModel):
     model_config = ConfigDict(coerce_numbers_to_str=True, extra="forbid")
     order_id: str = Field(min_length=1, max_length=100)
     amount: float | None = Field(default=None, gt=0, description="omitted: a full refund")
+    currency: str = Field(default="USD", min_length=3, max_length=3)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class RefundLine(BaseModel):
+    model_config = ConfigDict(coerce_numbers_to_str=True, extra="forbid")
+    sku: str = Field(min_length=1, max_length=100)
+    qty: int = Field(ge=1, le=10_000)
+    price: int = Field(ge=0, description="what was paid for the line (all its qty), in cents")
+
+
+class LinesRefundIn(BaseModel):
+    model_config = ConfigDict(coerce_numbers_to_str=True, extra="forbid")
+    ticket_id: str = Field(min_length=1, max_length=100)
+    order_id: str | None = Field(default=None, max_length=100)
+    lines: list[RefundLine] = Field(min_length=1, max_length=100)
+    total: int = Field(ge=0, description="cents: must be the sum of the lines' prices")
     currency: str = Field(default="USD", min_length=3, max_length=3)
     reason: str | None = Field(default=None, max_length=2000)
 
@@ -81,6 +99,22 @@ def create_refund(store: DemoStore, data: RefundIn) -> tuple[int, Record]:
     return 201, refund
 
 
+def refund_lines(store: DemoStore, data: LinesRefundIn) -> tuple[int, Record]:
+    """One refund of several return lines (`re_<ticket>_lines_<n>`, new per call without an
+    Idempotency-Key); a total that is not the sum of the line prices is a 422 (permanent)."""
+    expected = sum(line.price for line in data.lines)
+    if data.total != expected:
+        raise HTTPException(422, f"total {data.total} is not the sum of the line prices "
+                                 f"({expected})")
+    count = sum(1 for refund in store.refunds.values()
+                if refund.get("ticket_id") == data.ticket_id and "lines" in refund)
+    refund = {"id": make_id("re", f"{data.ticket_id}_lines_{count + 1}"), **data.model_dump(),
+              "amount": data.total, "line_count": len(data.lines), "full": False,
+              "status": "succeeded"}
+    store.refunds[refund["id"]] = refund
+    return 201, refund
+
+
 def cancel_subscription(store: DemoStore, data: CancelIn) -> tuple[int, Record]:
     """Cancel the customer's subscription; cancelling again reports `already_cancelled`."""
     sub_id = "sub_" + digest(data.customer_email.lower())[:12]
@@ -109,6 +143,12 @@ async def patch_return(return_id: str, data: ReturnPatch, call: ServiceCall):
 @router.post("/refunds", status_code=201, summary="Refund an order (in full by default)")
 async def post_refund(data: RefundIn, call: ServiceCall):
     return call.write(lambda: create_refund(call.store, data))
+
+
+@router.post("/refunds/lines", status_code=201,
+             summary="Refund several lines of a return at once (in cents)")
+async def post_lines_refund(data: LinesRefundIn, call: ServiceCall):
+    return call.write(lambda: refund_lines(call.store, data))
 
 
 @router.get("/refunds", summary="List refunds, optionally of one order")

@@ -3,10 +3,10 @@ comments on support tickets (the seed's Zendesk)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backend.demo.calls import ServiceCall
 from backend.demo.store import DemoStore, Record, digits, make_id
@@ -43,6 +43,19 @@ class LabelIn(TicketModel):
     weight_oz: float | None = Field(default=None, gt=0)
 
 
+class LineLabelIn(TicketModel):
+    ticket_id: str = Field(min_length=1, max_length=100)
+    country: Literal["US", "CA"]
+    sku: str = Field(min_length=1, max_length=100)
+    qty: int = Field(ge=1, le=10_000)
+    line: int | None = Field(default=None, ge=0, le=10_000, description="the line's index")
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
 class CommentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     body: str = Field(min_length=1, max_length=20_000)
@@ -76,6 +89,23 @@ def create_label(store: DemoStore, country: str, data: LabelIn, url: str) -> tup
     return 201, label
 
 
+def create_line_label(store: DemoStore, data: LineLabelIn, url: str) -> tuple[int, Record]:
+    """A prepaid return label for one line of a return (one parcel per line); its tracking
+    number is derived from the ticket, the line and the sku."""
+    country = data.country.lower()
+    spec = CARRIERS[country]
+    line = data.sku if data.line is None else data.line
+    tracking = spec["prefix"] + digits(f"{country}:{data.ticket_id}:{line}:{data.sku}",
+                                       spec["digits"])
+    label = {"id": make_id(f"lbl_{country}", f"{data.ticket_id}_{line}"),
+             "ticket_id": data.ticket_id, "country": data.country, "sku": data.sku,
+             "qty": data.qty, "line": data.line, "carrier": spec["carrier"],
+             "service": spec["service"], "tracking_number": tracking,
+             "label_url": url.replace("TRACKING", tracking)}
+    store.labels[tracking] = label
+    return 201, label
+
+
 def add_comment(store: DemoStore, ticket_id: str, data: CommentIn) -> tuple[int, Record]:
     """Append a comment to a support ticket."""
     comments = store.comments.setdefault(ticket_id, [])
@@ -90,9 +120,13 @@ async def post_response(data: ResponseIn, call: ServiceCall):
     return call.write(lambda: generate_response(data))
 
 
-async def _label(country: str, data: LabelIn, call: ServiceCall):
+def _label_url(call: ServiceCall) -> str:
     root = call.request.scope.get("root_path", "")
-    url = str(call.request.url.replace(path=f"{root}/labels/TRACKING", query=""))
+    return str(call.request.url.replace(path=f"{root}/labels/TRACKING", query=""))
+
+
+async def _label(country: str, data: LabelIn, call: ServiceCall):
+    url = _label_url(call)
     return call.write(lambda: create_label(call.store, country, data, url))
 
 
@@ -104,6 +138,13 @@ async def post_us_label(data: LabelIn, call: ServiceCall):
 @router.post("/labels/ca", status_code=201, summary="Create a Canadian (Canada Post) label")
 async def post_ca_label(data: LabelIn, call: ServiceCall):
     return await _label("ca", data, call)
+
+
+@router.post("/labels", status_code=201,
+             summary="Create a return label for one line of a return (US or CA)")
+async def post_line_label(data: LineLabelIn, call: ServiceCall):
+    url = _label_url(call)
+    return call.write(lambda: create_line_label(call.store, data, url))
 
 
 @router.get("/labels/{tracking_number}", summary="Read a label")

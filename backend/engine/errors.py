@@ -6,7 +6,9 @@
     └── PermanentStepError         not retried: other 4xx, refused destinations,
         │                          oversized responses, expression errors, and any
         │                          other exception a step raises (`step_crashed`)
-        └── SignalTimeout          a wait_signal's timeout passed
+        ├── SignalTimeout          a wait_signal's timeout passed
+        └── ChildrenFailed         more children of a for_each/sub_blueprint failed than
+                                   it tolerates (`failed`: index, order_id, error of each)
 
 After the node's retries are exhausted (or at once, for permanent errors) the node's
 `failed` edge is taken with `error` in scope; without one the order fails. `classify` sorts
@@ -48,6 +50,17 @@ class PermanentStepError(StepError):
 
 class SignalTimeout(PermanentStepError):
     pass
+
+
+class ChildrenFailed(PermanentStepError):
+    def __init__(self, code: str, message: str, *, failed: list[dict[str, Any]],
+                 request: dict[str, Any]) -> None:
+        super().__init__(code, message)
+        self.failed = failed
+        self.request = request
+
+    def as_dict(self) -> dict[str, Any]:
+        return super().as_dict() | {"failed": self.failed}
 
 
 def classify(status: int, headers: dict[str, str], success: list[int],

@@ -13,17 +13,19 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from backend.engine import expressions
 from backend.engine.catalogue import StepStatus
 from backend.engine.durations import parse_duration
-from backend.engine.errors import PermanentStepError, SignalTimeout, StepError
+from backend.engine.errors import ChildrenFailed, PermanentStepError, SignalTimeout, StepError
 from backend.engine.expressions import ExpressionError
-from backend.engine.format import BlueprintDoc, Node, RetryPolicy
+from backend.engine.format import DEFAULT_CONCURRENCY, BlueprintDoc, Node, RetryPolicy
+from backend.engine.structure import Structure, analyse
 
 NO_RETRY = RetryPolicy(max_attempts=1)
+CHILD_POLL = timedelta(seconds=30)  # a parent waiting on children looks again at least this often
 log = logging.getLogger(__name__)
 
 
@@ -35,16 +37,22 @@ class Plan:
     nodes: dict[str, Node]
     edges: dict[tuple[str, str], str]
     start: str
+    structure: Structure = field(default_factory=lambda: Structure({}))
 
     @classmethod
     def from_definition(cls, definition: dict[str, Any]) -> Plan:
         doc = BlueprintDoc.model_validate(definition)
         edges = {(edge.source, edge.kind): edge.target for edge in doc.edges}
         start = next(node.id for node in doc.nodes if node.type == "start")
-        return cls(doc, {node.id: node for node in doc.nodes}, edges, start)
+        return cls(doc, {node.id: node for node in doc.nodes}, edges, start, analyse(doc))
 
     def target(self, node_id: str, kind: str = "next") -> str | None:
         return self.edges.get((node_id, kind))
+
+    def branches(self, node_id: str) -> list[str]:
+        """The first nodes of a parallel's branches, in the order the blueprint lists them."""
+        return [edge.target for edge in self.doc.edges
+                if edge.source == node_id and edge.kind == "branch"]
 
     @property
     def api_calls(self) -> set[str]:
@@ -67,6 +75,8 @@ class OrderView:
     signals: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
     test: bool = False
+    resuming: bool = False  # woken from a sleep or a wait (not a fresh arrival at the node)
+    entered_at: datetime | None = None  # when the order reached this node in this run
 
     def scope(self) -> dict[str, Any]:
         order = {"id": self.order_id, "blueprint": self.blueprint, "version": self.version}
@@ -91,6 +101,50 @@ class Ports(Protocol):
     def function(self, name: str) -> Callable[..., Any]: ...
 
     def now(self) -> datetime: ...
+
+    async def children(self, batch: ChildBatch) -> ChildProgress: ...
+
+
+@dataclass
+class ChildBatch:
+    """What a for_each or sub_blueprint step asks for: `count` children of `blueprint`, at most
+    `concurrency` of them active at once. Children that failed before `since` (an earlier run
+    of this node, before a reprocess) are run again."""
+
+    node: str
+    blueprint: str
+    count: int
+    concurrency: int
+    inputs: Callable[[int], dict[str, Any]]  # the input of child `index`, evaluated when started
+    since: datetime | None
+
+
+@dataclass
+class ChildResult:
+    index: int
+    order_id: str
+    state: str
+    result: Any = None
+    error: dict[str, Any] | None = None
+
+
+@dataclass
+class ChildProgress:
+    version: int | None
+    total: int
+    completed: int = 0
+    failed: int = 0
+    active: int = 0
+    started: int = 0  # by this call
+    final: list[ChildResult] | None = None  # every child in item order, once all are final
+
+    @property
+    def finished(self) -> int:
+        return self.completed + self.failed
+
+    def summary(self) -> dict[str, Any]:
+        return {"total": self.total, "completed": self.completed, "failed": self.failed,
+                "active": self.active, "version": self.version}
 
 
 # -- outcomes --------------------------------------------------------------------------------
@@ -120,13 +174,36 @@ class Retry:
 
 
 @dataclass
+class AwaitChildren:
+    """Wait for child orders; look again by `until` at the latest (a child's end wakes the
+    parent sooner). `finished` is how many were final when the step looked."""
+
+    until: datetime
+    finished: int
+
+
+@dataclass
+class Fork:
+    """Start every branch of a parallel (their first nodes)."""
+
+    branches: list[str]
+
+
+@dataclass
+class Arrive:
+    """A branch reached its join."""
+
+    join: str
+
+
+@dataclass
 class Finish:
     status: Literal["completed", "failed"]
     result: Any = None
     error: dict[str, Any] | None = None
 
 
-Outcome = Advance | Sleep | Wait | Retry | Finish
+Outcome = Advance | Sleep | Wait | Retry | Finish | AwaitChildren | Fork | Arrive
 
 
 @dataclass
@@ -140,6 +217,7 @@ class Step:
     saved: dict[str, Any] = field(default_factory=dict)
     error: dict[str, Any] | None = None
     consumed_signal: str | None = None
+    record: bool = True  # False: a poll that changed nothing worth a line in the timeline
 
 
 # -- one function per node kind ----------------------------------------------------------------
@@ -232,6 +310,55 @@ async def _wait_signal(plan: Plan, node: Node, order: OrderView, ports: Ports) -
                           "until": deadline.isoformat() if deadline else None})
 
 
+async def _children(plan: Plan, node: Node, order: OrderView, ports: Ports) -> Step:
+    """for_each (a child per item) and sub_blueprint (one child): start children as capacity
+    frees up, wait until all are final, then save `results`/`errors` (or `result`)."""
+    scope = order.scope()
+    each = node.type == "for_each"
+    items = expressions.evaluate(node.items or "", scope) if each else [None]
+    if not isinstance(items, list):
+        raise PermanentStepError("bad_items", f"`items` gave {type(items).__name__}, not a list")
+
+    def inputs(index: int) -> dict[str, Any]:
+        extra = {"item": items[index], "index": index} if each else {}
+        return _evaluate_all(node.input, scope | extra)
+
+    batch = ChildBatch(node.id, node.blueprint or "", len(items),
+                       node.concurrency or DEFAULT_CONCURRENCY if each else 1, inputs,
+                       order.entered_at)
+    progress = await ports.children(batch)
+    request = {"blueprint": node.blueprint, "version": progress.version, "items": len(items)}
+    if progress.final is None:
+        outcome = AwaitChildren(ports.now() + CHILD_POLL, progress.finished)
+        return Step(node.id, order.attempt, "waiting", outcome, request=request,
+                    response=progress.summary(), record=not order.resuming)
+    errors = [{"index": child.index, "order_id": child.order_id, "state": child.state,
+               "error": child.error} for child in progress.final if child.state != "completed"]
+    if len(errors) > node.tolerated(len(items)):
+        first = errors[0]["error"] or {}
+        message = (f"{len(errors)} of {len(items)} children failed (tolerated "
+                   f"{node.tolerated(len(items))}); first: {first.get('message', errors[0]['state'])}")
+        raise ChildrenFailed("children_failed", message, failed=errors, request=request)
+    results = [child.result if child.state == "completed" else None for child in progress.final]
+    names = {"results": results, "errors": errors} if each else {"result": results[0]}
+    saved = _evaluate_all(node.save, scope | names)
+    return _advance(plan, node, order, request=request, saved=saved,
+                    response=progress.summary() | ({"results": len(results)} if each else {}))
+
+
+async def _parallel(plan: Plan, node: Node, order: OrderView, ports: Ports) -> Step:
+    branches = plan.branches(node.id)
+    return Step(node.id, order.attempt, "completed", Fork(branches),
+                response={"branches": branches})
+
+
+async def _join(plan: Plan, node: Node, order: OrderView, ports: Ports) -> Step:
+    """Reached by each branch (Arrive); when all arrived, the order continues from here."""
+    if order.resuming:
+        return _advance(plan, node, order)
+    return Step(node.id, order.attempt, "completed", Arrive(node.id), record=False)
+
+
 async def _end(plan: Plan, node: Node, order: OrderView, ports: Ports) -> Step:
     result = expressions.evaluate(node.result, order.scope()) if node.result else None
     status = node.status or "completed"
@@ -243,6 +370,7 @@ async def _end(plan: Plan, node: Node, order: OrderView, ports: Ports) -> Step:
 HANDLERS: dict[str, Handler] = {
     "start": _start, "api_call": _api_call, "function": _function, "condition": _condition,
     "sleep": _sleep, "wait_signal": _wait_signal, "end": _end,
+    "for_each": _children, "sub_blueprint": _children, "parallel": _parallel, "join": _join,
 }
 
 
@@ -267,7 +395,10 @@ def _policy(node: Node, ports: Ports) -> RetryPolicy:
 
 def _on_error(plan: Plan, node: Node, order: OrderView, ports: Ports, exc: StepError) -> Step:
     error = exc.as_dict() | {"node": node.id, "attempt": order.attempt}
-    details = {"request": exc.details.get("request"), "response": exc.details.get("response")}
+    details: dict[str, Any] = {"request": exc.details.get("request"),
+                               "response": exc.details.get("response")}
+    if isinstance(exc, ChildrenFailed):
+        details["request"] = exc.request
     policy = _policy(node, ports)
     if exc.transient and order.attempt < policy.max_attempts:
         delay = backoff_delay(policy, order.attempt, exc.retry_after)

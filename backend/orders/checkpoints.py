@@ -52,12 +52,14 @@ async def release(session: AsyncSession, order_pk: int, token: str) -> None:
 
 
 async def checkpoint(session: AsyncSession, order_pk: int, token: str, changes: dict[str, Any],
-                     step_run: dict[str, Any], signal_id: int | None) -> bool:
-    """The order's new state and the step run; the order only if we still own it."""
+                     step_run: dict[str, Any] | None, signal_id: int | None) -> bool:
+    """The order's new state and the step run (None: a poll not worth a timeline line); the
+    order only if we still own it."""
     connection = await session.connection()
     result = await connection.execute(OWNED_ACTIVE, {"b_pk": order_pk, "b_token": token,
                                                      **changes})
-    await connection.execute(INSERT_STEP, step_run)
+    if step_run is not None:
+        await connection.execute(INSERT_STEP, step_run)
     if signal_id is not None and result.rowcount == 1:
         await connection.execute(CONSUME_SIGNAL, {"b_id": signal_id,
                                                   "consumed_at": changes["updated_at"]})

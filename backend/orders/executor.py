@@ -1,6 +1,7 @@
 """The walker's ports for real runs (`walker.Ports`): API calls over HTTP (or mocked),
-functions, the clock. Beside the runner because it touches the outside: it sends through the
-`HttpCaller` of `backend.orders.outbound` and reads the database's clock."""
+functions, the clock, child orders. Beside the runner because it touches the outside: it
+sends through the `HttpCaller` of `backend.orders.outbound`, reads the database's clock and
+starts children through `backend.orders.children`."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from backend.engine import expressions
 from backend.engine.errors import PermanentStepError, StepError, classify
 from backend.engine.format import ApiCallSpec, Node, RetryPolicy
 from backend.engine.functions import REGISTRY
-from backend.engine.walker import ApiResult
+from backend.engine.walker import ApiResult, ChildBatch, ChildProgress
+from backend.orders.children import ChildOrders
 from backend.orders.outbound import HttpCaller
 
 SENSITIVE_HEADERS = ("authorization", "cookie", "proxy-authorization", "x-api-key")
@@ -106,9 +108,15 @@ class Executor:
     mock: bool = False
     stored_response_bytes: int = 16_384
     clock: Callable[[], datetime] = field(default=utcnow)
+    fan: ChildOrders | None = None
 
     def now(self) -> datetime:
         return self.clock()
+
+    async def children(self, batch: ChildBatch) -> ChildProgress:
+        if self.fan is None:
+            raise PermanentStepError("no_children", "Child orders cannot be started here.")
+        return await self.fan.progress(batch)
 
     def function(self, name: str) -> Callable[..., Any]:
         if name not in REGISTRY:

@@ -41,6 +41,9 @@ class Order(SQLModel, table=True):
               sqlite_where=text("state IN ('completed', 'failed')")).ddl_if(dialect="sqlite"),
         Index("ix_orders_order_id_pattern", "order_id",
               postgresql_ops={"order_id": "varchar_pattern_ops"}).ddl_if(dialect="postgresql"),
+        # migration 0005: a for_each's children by state and index; the list filtered by parent
+        Index("ix_orders_children", "parent_pk", "parent_node", "child_index"),
+        Index("ix_orders_parent_id", "parent_id", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -62,6 +65,15 @@ class Order(SQLModel, table=True):
     wake_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     lease_owner: str | None = Field(default=None, max_length=64)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    entered_at: datetime | None = Field(default=None, sa_type=UTCDateTime,
+                                        description="when it reached its current node")
+    # a child order (of a for_each or sub_blueprint node) knows its parent
+    parent_pk: int | None = Field(default=None, foreign_key="orders.id", ondelete="CASCADE")
+    parent_id: str | None = Field(default=None, max_length=200)
+    parent_node: str | None = Field(default=None, max_length=64)
+    child_index: int | None = None
+    # inside a parallel: every live branch's position (see backend.engine.branches)
+    branches: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

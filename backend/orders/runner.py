@@ -30,8 +30,10 @@ from backend.config import Settings
 from backend.credentials.crypto import SecretBox
 from backend.credentials.models import Credential
 from backend.db import utcnow
-from backend.engine.walker import Advance, Finish, OrderView, Plan, Retry, Sleep, Step, Wait, take_step
+from backend.engine.branches import LIVE, ROOT, Applied, Lane, Lanes, apply
+from backend.engine.walker import Advance, AwaitChildren, Finish, OrderView, Plan, Step, take_step
 from backend.orders import checkpoints
+from backend.orders.children import ChildOrders, wake_parent
 from backend.orders.executor import CredentialValue, Executor
 from backend.orders.models import Order, OrderState, Signal
 from backend.orders.outbound import HttpCaller
@@ -40,6 +42,7 @@ from backend.queue import enqueue_activation
 from backend.variables.service import as_scope
 
 CONTEXT_TTL_S = 1.0
+CHILD_NODES = frozenset({"for_each", "sub_blueprint"})
 log = logging.getLogger(__name__)
 
 
@@ -97,41 +100,94 @@ class Runner:
         await self.writer.write(lambda session: checkpoints.release(session, order_pk, token))
 
     async def _walk(self, session: AsyncSession, order_pk: int, token: str) -> bool:
-        """Walk until the order stops; True when the last commit released the lease."""
+        """Walk every due lane until each stops; True when the last commit released the lease."""
         order = await session.get(Order, order_pk)
         if order is None:
             return False
         plan = await self._plan(session, order)
-        signal = await self._signal_for(session, order_pk, plan, order.current_node or "")
-        if not _due(order, signal):
+        lanes = Lanes.of_order(_root_lane(order), order.branches)
+        now = utcnow()
+        starts: dict[str, tuple[int, Any] | None] = {}
+        for name, lane in lanes.live().items():
+            signal = await self._signal_for(session, order_pk, plan, lane.node)
+            if _due(plan, order.state if name == ROOT else lane.state, lane, signal, now):
+                starts[name] = signal
+        if not starts:
             return False
         specs, variables, credentials = await self._context_for(session, plan)
-        view = _view(order, variables)
-        executor = Executor(self.caller, specs, {} if order.mock else credentials, mock=order.mock,
-                            stored_response_bytes=self.settings.stored_response_bytes)
-        outbox = [_started_event(view)]
-        while True:
-            view.signals = {plan.nodes[view.node].signal: signal[1]} if signal else {}
-            if session.in_transaction():
-                await session.commit()  # hold no connection (nor transaction) during the step
-            await events.publish(self.redis, order.order_id, outbox)
-            started = utcnow()
-            step = await self._renewing(order_pk, token, take_step(plan, view, executor))
-            changes = _changes(step, view, utcnow(), self.settings.lease_s)
-            _measure(plan, step, started, changes["updated_at"])
-            signal_id = signal[0] if signal and step.consumed_signal else None
-            if not await self._commit(order_pk, token, step, changes, signal_id, started):
-                return False
-            outbox = [_finished_event(step, changes["state"])]
-            if not isinstance(step.outcome, Advance):
-                break
-            _move(view, step, changes)
-            outbox.append(_started_event(view))
-            signal = await self._signal_for(session, order_pk, plan, view.node)
-        await events.publish(self.redis, order.order_id, outbox)
-        if changes.get("wake_at") is not None:
-            await enqueue_activation(self.redis, order_pk, changes["wake_at"])
+        if session.in_transaction():
+            await session.commit()  # hold no connection (nor transaction) during the steps
+        fan = ChildOrders(self.sessions, self.writer, self.redis, order)
+        walk = _Walk(order, plan, lanes, dict(order.vars), variables, token, Executor(
+            self.caller, specs, {} if order.mock else credentials, mock=order.mock,
+            stored_response_bytes=self.settings.stored_response_bytes, fan=fan))
+        async with asyncio.TaskGroup() as group:
+            walk.group = group
+            for name, signal in starts.items():
+                resuming = lanes[name].state in ("sleeping", "waiting")
+                lanes[name].state = "running"
+                group.create_task(self._lane(walk, name, signal, resuming))
+        if walk.lost:
+            return False
+        if walk.finish is not None:
+            await wake_parent(self.redis, order.parent_pk)
+            return True
+        # lanes waiting on children are woken by them; their `wake_at` is the sweeper's
+        wakes = [lane.wake_at for lane in lanes.live().values()
+                 if lane.wake_at is not None and plan.nodes[lane.node].type not in CHILD_NODES]
+        if wakes:
+            await enqueue_activation(self.redis, order_pk, min(wakes))
         return True
+
+    async def _lane(self, walk: _Walk, name: str, signal: tuple[int, Any] | None,
+                    resuming: bool) -> None:
+        """One lane's steps, until it stops (or its branch was stopped by a failed sibling)."""
+        outbox = [{"type": "step_started", "node": walk.lanes[name].node, "lane": name,
+                   "attempt": walk.lanes[name].attempt}]
+        while not walk.lost and walk.finish is None and name in walk.lanes:
+            lane = walk.lanes[name]
+            view = walk.view(lane, signal, resuming)
+            await events.publish(self.redis, walk.order.order_id, outbox)
+            started = utcnow()
+            step = await self._renewing(walk.order.id or 0, walk.token,
+                                        take_step(walk.plan, view, walk.executor))
+            finished = utcnow()
+            _measure(walk.plan, step, started, finished)
+            stopped = name not in walk.lanes  # a sibling's failure stopped this branch
+            applied = Applied() if stopped else apply(walk.lanes, walk.plan, name, step, finished)
+            if step.saved and not stopped:
+                walk.vars |= step.saved
+            walk.finish = walk.finish or applied.finish
+            changes = walk.changes(step, finished, self.settings.lease_s)
+            signal_id = signal[0] if signal and step.consumed_signal else None
+            step_run = _step_run(walk, step, started, finished) if step.record else None
+            if not await self._commit(walk.order.id or 0, walk.token, changes, step_run,
+                                      signal_id):
+                walk.lost = True
+                return
+            outbox = [_finished_event(step, name, changes["state"])]
+            if isinstance(step.outcome, AwaitChildren):
+                await self._look_again(walk, step)
+            for other in applied.walk:
+                if other != name and walk.group is not None:
+                    walk.group.create_task(self._lane(walk, other, None, other in applied.resume))
+            if name not in applied.walk:
+                await events.publish(self.redis, walk.order.order_id, outbox)
+                return
+            resuming = name in applied.resume
+            lane = walk.lanes[name]
+            outbox.append({"type": "step_started", "node": lane.node, "lane": name,
+                           "attempt": lane.attempt})
+            async with self.sessions() as session:
+                signal = await self._signal_for(session, walk.order.id or 0, walk.plan, lane.node)
+
+    async def _look_again(self, walk: _Walk, step: Step) -> None:
+        """A child may have ended while the parent looked: if more are final than the step
+        saw, the parent wakes at once (the child's own wake-up found the parent leased)."""
+        assert isinstance(step.outcome, AwaitChildren)
+        fan = walk.executor.fan
+        if fan is not None and await fan.finished(step.node) > step.outcome.finished:
+            await wake_parent(self.redis, walk.order.id)
 
     async def _signal_for(self, session: AsyncSession, order_pk: int, plan: Plan,
                           node_id: str) -> tuple[int, Any] | None:
@@ -164,67 +220,90 @@ class Runner:
                              credentials)
         return self._context[1], self._context[2], self._context[3]
 
-    async def _commit(self, order_pk: int, token: str, step: Step, changes: dict[str, Any],
-                      signal_id: int | None, started: datetime) -> bool:
-        """Step run, vars, node and state in one transaction; False if the order was taken
+    async def _commit(self, order_pk: int, token: str, changes: dict[str, Any],
+                      step_run: dict[str, Any] | None, signal_id: int | None) -> bool:
+        """Step run, vars, position and state in one transaction; False if the order was taken
         from us (cancelled, or the lease was lost): the step run is still recorded."""
-        step_run = {"order_pk": order_pk, "node": step.node, "attempt": step.attempt,
-                    "status": step.status, "started_at": started,
-                    "finished_at": changes["updated_at"], "request": step.request,
-                    "response": step.response, "saved": step.saved or None, "error": step.error}
         return await self.writer.write(lambda session: checkpoints.checkpoint(
             session, order_pk, token, changes, step_run, signal_id))
 
 
-def _due(order: Order, signal: tuple[int, Any] | None) -> bool:
-    """Whether this activation has work (a sweeper or a duplicate job may come early)."""
-    if order.state in (OrderState.pending, OrderState.running) or signal is not None:
+@dataclass
+class _Walk:
+    """One activation's shared state: its lanes walk concurrently on one event loop."""
+
+    order: Order
+    plan: Plan
+    lanes: Lanes
+    vars: dict[str, Any]
+    variables: dict[str, Any]
+    token: str
+    executor: Executor
+    group: asyncio.TaskGroup | None = None
+    finish: Finish | None = None
+    lost: bool = False
+
+    def view(self, lane: Lane, signal: tuple[int, Any] | None, resuming: bool) -> OrderView:
+        order = self.order
+        node = self.plan.nodes[lane.node]
+        return OrderView(
+            order_id=order.order_id, blueprint=order.blueprint_id, version=order.version,
+            input=order.input, vars=self.vars, node=lane.node, attempt=lane.attempt,
+            error=lane.error, wake_at=lane.wake_at if resuming else None,
+            signals={node.signal: signal[1]} if signal and node.signal else {},
+            variables=self.variables, test=order.test, resuming=resuming,
+            entered_at=lane.entered_at)
+
+    def changes(self, step: Step, now: datetime, lease_s: float) -> dict[str, Any]:
+        """The order's new columns after a step, from its lanes (built when the step's commit
+        is queued, so the last commit of an activation holds its last state)."""
+        root = self.lanes.root
+        state, wake_at = self.lanes.summary()
+        changes: dict[str, Any] = {
+            "updated_at": now, "state": state, "wake_at": wake_at, "current_node": root.node,
+            "attempt": root.attempt, "entered_at": root.entered_at,
+            "branches": self.lanes.branches_json()}
+        if step.saved:
+            changes["vars"] = dict(self.vars)
+        if step.status == "failed":
+            changes["failed_node"], changes["error"] = step.node, step.error
+        if self.finish is not None:
+            changes |= {"state": self.finish.status, "result": self.finish.result,
+                        "wake_at": None, "branches": None}
+            if self.finish.error is not None:
+                changes["error"] = self.finish.error
+        if changes["state"] == OrderState.running:
+            changes["lease_until"] = now + timedelta(seconds=lease_s)
+        else:  # the activation ends with this commit
+            changes |= {"lease_owner": None, "lease_until": None}
+        return changes
+
+
+def _root_lane(order: Order) -> Lane:
+    state = order.state if order.state in LIVE else "running"
+    if order.branches:
+        state = "forked"
+    return Lane(node=order.current_node or "", attempt=order.attempt, state=state,
+                wake_at=order.wake_at, error=order.error if order.failed_node else None,
+                entered_at=order.entered_at)
+
+
+def _due(plan: Plan, state: str, lane: Lane, signal: tuple[int, Any] | None,
+         now: datetime) -> bool:
+    """Whether a lane has work (a sweeper or a duplicate job may come early). A parent
+    waiting on children always looks: a child's end wakes it before its `wake_at`."""
+    if state in (OrderState.pending, OrderState.running) or signal is not None:
         return True
-    return order.wake_at is None or order.wake_at <= utcnow()
+    if plan.nodes[lane.node].type in CHILD_NODES:
+        return True
+    return lane.wake_at is None or lane.wake_at <= now
 
 
-def _view(order: Order, variables: dict[str, Any]) -> OrderView:
-    resuming = order.state in (OrderState.sleeping, OrderState.waiting)
-    return OrderView(
-        order_id=order.order_id, blueprint=order.blueprint_id, version=order.version,
-        input=order.input, vars=dict(order.vars), node=order.current_node or "",
-        attempt=order.attempt, error=order.error if order.failed_node else None,
-        wake_at=order.wake_at if resuming else None,
-        variables=variables, test=order.test)
-
-
-def _changes(step: Step, view: OrderView, now: datetime, lease_s: float) -> dict[str, Any]:
-    """The order's new columns after a step."""
-    outcome = step.outcome
-    changes: dict[str, Any] = {"updated_at": now, "lease_until": now + timedelta(seconds=lease_s)}
-    if step.saved:
-        changes["vars"] = view.vars | step.saved
-    if step.status == "failed":
-        changes["failed_node"], changes["error"] = step.node, step.error
-    if isinstance(outcome, Advance):
-        changes |= {"state": OrderState.running, "current_node": outcome.node, "attempt": 1,
-                    "wake_at": None}
-    else:  # the activation ends with this commit
-        changes |= {"lease_owner": None, "lease_until": None}
-    if isinstance(outcome, Sleep):
-        changes |= {"state": OrderState.sleeping, "wake_at": outcome.until}
-    elif isinstance(outcome, Wait):
-        changes |= {"state": OrderState.waiting, "wake_at": outcome.until}
-    elif isinstance(outcome, Retry):
-        changes |= {"state": OrderState.retrying, "attempt": view.attempt + 1,
-                    "wake_at": now + timedelta(seconds=outcome.delay_s)}
-    elif isinstance(outcome, Finish):
-        changes |= {"state": outcome.status, "result": outcome.result, "wake_at": None}
-        if outcome.error is not None:
-            changes["error"] = outcome.error
-    return changes
-
-
-def _move(view: OrderView, step: Step, changes: dict[str, Any]) -> None:
-    view.node, view.attempt, view.wake_at = changes["current_node"], 1, None
-    view.vars = changes.get("vars", view.vars)
-    if step.status == "failed":
-        view.error = step.error
+def _step_run(walk: _Walk, step: Step, started: datetime, finished: datetime) -> dict[str, Any]:
+    return {"order_pk": walk.order.id, "node": step.node, "attempt": step.attempt,
+            "status": step.status, "started_at": started, "finished_at": finished,
+            "request": step.request, "response": step.response, "saved": step.saved or None,
+            "error": step.error}
 
 
 def _measure(plan: Plan, step: Step, started: datetime, finished: datetime) -> None:
@@ -235,10 +314,6 @@ def _measure(plan: Plan, step: Step, started: datetime, finished: datetime) -> N
         metrics.ACTIVATIONS.labels(type(step.outcome).__name__.lower()).inc()
 
 
-def _started_event(view: OrderView) -> dict[str, Any]:
-    return {"type": "step_started", "node": view.node, "attempt": view.attempt}
-
-
-def _finished_event(step: Step, state: str) -> dict[str, Any]:
-    return {"type": "step_finished", "node": step.node, "attempt": step.attempt,
+def _finished_event(step: Step, lane: str, state: str) -> dict[str, Any]:
+    return {"type": "step_finished", "node": step.node, "lane": lane, "attempt": step.attempt,
             "status": step.status, "state": state, "error": step.error}

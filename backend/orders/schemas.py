@@ -46,6 +46,9 @@ class OrderSummary(BaseModel):
     wake_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    parent: str | None = Field(default=None, description="the parent order's id (a child order)")
+    parent_node: str | None = None
+    child_index: int | None = None
 
 
 class OrderPublic(OrderSummary):
@@ -53,6 +56,8 @@ class OrderPublic(OrderSummary):
     vars: dict[str, Any]
     result: Any
     error: dict[str, Any] | None
+    branches: dict[str, Any] | None = Field(
+        default=None, description="inside a parallel: each branch's position and state")
     steps: list[StepRunPublic] = Field(default_factory=list)
 
 
@@ -69,6 +74,8 @@ class OrderFilter(Strict):
     version: int | None = None
     failed_node: str | None = None
     order_id: str | None = Field(default=None, description="prefix of the order id")
+    parent: str | None = Field(default=None, max_length=200,
+                               description="children of this order (its id)")
     test: bool | None = False
 
 

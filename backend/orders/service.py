@@ -20,6 +20,7 @@ from backend.config import Settings
 from backend.db import insert_new, utcnow
 from backend.engine.format import BlueprintDoc
 from backend.errors import Conflict, Invalid, NotFound
+from backend.orders.children import wake_parent
 from backend.orders.models import ACTIVE_STATES, FINAL_STATES, Order, OrderState, Signal, StepRun
 from backend.orders.schemas import (
     CancelAnswer,
@@ -37,12 +38,13 @@ MAX_LIST = 200
 
 
 def summary(order: Order) -> OrderSummary:
-    return OrderSummary.model_validate(order.model_dump() | {"blueprint": order.blueprint_id})
+    return OrderSummary.model_validate(order.model_dump() | {"blueprint": order.blueprint_id,
+                                                            "parent": order.parent_id})
 
 
 def public(order: Order, steps: list[StepRun]) -> OrderPublic:
     return OrderPublic.model_validate(order.model_dump() | {
-        "blueprint": order.blueprint_id,
+        "blueprint": order.blueprint_id, "parent": order.parent_id,
         "steps": [StepRunPublic.model_validate(step, from_attributes=True) for step in steps]})
 
 
@@ -115,6 +117,8 @@ def _filtered(query: Any, where: OrderFilter) -> Any:
                           (Order.test, where.test)):
         if value is not None:
             query = query.where(column == value)
+    if where.parent is not None:
+        query = query.where(col(Order.parent_id) == where.parent)
     if where.order_id:
         query = query.where(col(Order.order_id).startswith(where.order_id, autoescape=True))
     return query
@@ -144,15 +148,39 @@ async def list_orders(*, session: AsyncSession, where: OrderFilter, limit: int =
 
 
 async def cancel_order(*, session: AsyncSession, redis: ArqRedis | None, order_id: str) -> Order:
-    """Stop an order before its next step."""
+    """Stop an order before its next step, and its active children with it."""
     order = await get_order_row(session, order_id)
     if order.state in FINAL_STATES:
         raise Conflict(f"Order {order_id!r} is already {order.state}.")
-    order.state, order.wake_at, order.updated_at = OrderState.cancelled, None, utcnow()
-    await session.commit()
-    if redis is not None:
-        await events.publish(redis, order_id, [{"type": "order_state", "state": order.state}])
+    await _cancel(session, redis, [(order.id or 0, order.order_id, order.parent_pk)])
+    await session.refresh(order)
     return order
+
+
+async def _cancel(session: AsyncSession, redis: ArqRedis | None,
+                  chosen: list[tuple[int, str, int | None]]) -> None:
+    """Cancel these orders (pk, id, parent pk) and, down the tree, their active children;
+    parents outside the cancelled set are woken (a child of theirs just ended)."""
+    now = utcnow()
+    cancelled = list(chosen)
+    level = [pk for pk, _, _ in chosen]
+    while level:
+        children = list(await session.exec(select(Order.id, Order.order_id, Order.parent_pk).where(
+            col(Order.parent_pk).in_(level), col(Order.state).in_(ACTIVE_STATES))))
+        cancelled += [(pk or 0, order_id, parent) for pk, order_id, parent in children]
+        level = [pk or 0 for pk, _, _ in children]
+    pks = [pk for pk, _, _ in cancelled]
+    for start in range(0, len(pks), 500):
+        await session.exec(update(Order).where(  # type: ignore[call-overload]
+            col(Order.id).in_(pks[start:start + 500]), col(Order.state).in_(ACTIVE_STATES),
+        ).values(state=OrderState.cancelled, wake_at=None, updated_at=now))
+    await session.commit()
+    if redis is None:
+        return
+    for _, order_id, _ in cancelled:
+        await events.publish(redis, order_id, [{"type": "order_state", "state": "cancelled"}])
+    for parent in {parent for _, _, parent in cancelled} - set(pks) - {None}:
+        await wake_parent(redis, parent)
 
 
 def _active_selection(query: Any, request: CancelRequest) -> Any:
@@ -171,16 +199,9 @@ async def cancel_orders(*, session: AsyncSession, redis: ArqRedis | None,
     answer = CancelAnswer(dry_run=request.dry_run, count=count, order_ids=list(preview))
     if request.dry_run or not count:
         return answer
-    chosen = list(await session.exec(_active_selection(select(Order.id, Order.order_id),
-                                                       request)))
-    now = utcnow()
-    await session.exec(update(Order).where(  # type: ignore[call-overload]
-        col(Order.id).in_([pk for pk, _ in chosen]), col(Order.state).in_(ACTIVE_STATES),
-    ).values(state=OrderState.cancelled, wake_at=None, updated_at=now))
-    await session.commit()
-    if redis is not None:
-        for _, order_id in chosen:
-            await events.publish(redis, order_id, [{"type": "order_state", "state": "cancelled"}])
+    chosen = list(await session.exec(_active_selection(
+        select(Order.id, Order.order_id, Order.parent_pk), request)))
+    await _cancel(session, redis, [(pk or 0, order_id, parent) for pk, order_id, parent in chosen])
     return answer
 
 
@@ -274,8 +295,8 @@ async def reprocess(*, session: AsyncSession, redis: ArqRedis | None,
         from_failed = request.from_ == "failed" and order.failed_node is not None
         order.current_node, order.state, order.attempt = restart[order.order_id], "pending", 1
         order.wake_at = order.updated_at = now
-        order.result = order.lease_owner = order.lease_until = None
-        order.error, order.failed_node = None, None
+        order.result = order.lease_owner = order.lease_until = order.branches = None
+        order.error, order.failed_node, order.entered_at = None, None, now
         if not from_failed:
             order.vars = {}
     await session.commit()

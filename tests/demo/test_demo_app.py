@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from backend.blueprints.files import read_api_calls, read_blueprint
 from backend.demo.app import create_demo_app
 from backend.demo.calls import MAX_DELAY_MS, fault_params
-from backend.engine.expressions import parse_error, template_sources
+from backend.engine.expressions import evaluate, parse_error, template_sources
 from backend.engine.format import ApiCallSpec, BlueprintDoc
 from backend.engine.functions import REGISTRY
 from backend.engine.walker import Advance, Finish, OrderView, Plan, Retry, Sleep, Step, take_step
@@ -26,7 +26,11 @@ from backend.orders.executor import Executor
 from backend.orders.outbound import HttpCaller, OutboundPolicy
 
 ROOT = Path(__file__).resolve().parents[2] / "blueprints"
-BLUEPRINTS = ("returns-approved", "order-state-manager")
+# the examples the engine runs today; FLOW_BLUEPRINTS need the flow-control runtime
+# (for_each, parallel, join) and are checked as files only (tests/demo/test_multi_item_example.py)
+BLUEPRINTS = ("returns-approved", "order-state-manager", "return-line-label")
+FLOW_BLUEPRINTS = ("returns-multi-item",)
+EXAMPLES = BLUEPRINTS + FLOW_BLUEPRINTS
 KEY = {"Idempotency-Key": "order-1:node"}
 
 
@@ -137,6 +141,68 @@ async def test_ticket_comments(client):
     listed = (await client.get("/tickets/228476/comments")).json()["data"]
     assert [comment["body"] for comment in listed] == ["Refund issued."]
     assert (await client.post("/tickets/228476/comments", json={"body": ""})).status_code == 422
+
+
+async def test_line_labels_are_per_line_and_deterministic(client):
+    line = {"ticket_id": 228477, "country": "us", "sku": "TEE-M", "qty": 2, "line": 0}
+    first = await client.post("/labels", json=line)
+    assert first.status_code == 201
+    label = first.json()
+    assert label | {"tracking_number": None, "label_url": None, "idempotency_key": None} == {
+        "id": "lbl_us_228477_0", "ticket_id": "228477", "country": "US", "sku": "TEE-M",
+        "qty": 2, "line": 0, "carrier": "USPS", "service": "Ground Advantage",
+        "tracking_number": None, "label_url": None, "idempotency_key": None}
+    assert label["tracking_number"].startswith("9400") and len(label["tracking_number"]) == 22
+    again = (await client.post("/labels", json=line)).json()
+    other = (await client.post("/labels", json=line | {"sku": "MUG-01", "line": 1})).json()
+    canadian = (await client.post("/labels", json=line | {"country": "CA"})).json()
+    assert again["tracking_number"] == label["tracking_number"] != other["tracking_number"]
+    assert canadian["carrier"] == "Canada Post" and len(canadian["tracking_number"]) == 16
+    assert (await client.get(label["label_url"])).json()["sku"] == "TEE-M"
+    no_index = (await client.post("/labels", json=line | {"line": None})).json()
+    assert no_index["id"] == "lbl_us_228477_TEE-M" and no_index["line"] is None
+
+
+@pytest.mark.parametrize("change", [{"country": "MX"}, {"qty": 0}, {"sku": ""}, {"line": -1}])
+async def test_bad_line_labels_are_rejected(client, change):
+    line = {"ticket_id": "1", "country": "US", "sku": "A", "qty": 1} | change
+    response = await client.post("/labels", json=line)
+    assert response.status_code == 422 and response.json()["error"] == "invalid request"
+    assert (await client.post("/labels", json={"ticket_id": "1", "country": "US"})).status_code == 422
+
+
+LINES = [{"sku": "TEE-M", "qty": 2, "price": 5000}, {"sku": "MUG-01", "qty": 1, "price": 1200},
+         {"sku": "CAP-02", "qty": 1, "price": 1800}]
+
+
+async def test_lines_are_refunded_at_once(client):
+    body = {"ticket_id": 228477, "lines": LINES, "total": 8000}
+    first = await client.post("/refunds/lines", json=body, headers=KEY)
+    assert first.status_code == 201
+    assert first.json() == {
+        "id": "re_228477_lines_1", "ticket_id": "228477", "order_id": None, "lines": LINES,
+        "total": 8000, "currency": "USD", "reason": None, "amount": 8000, "line_count": 3,
+        "full": False, "status": "succeeded", "idempotency_key": KEY["Idempotency-Key"]}
+    replay = await client.post("/refunds/lines", json=body, headers=KEY)
+    assert replay.json() == first.json() and replay.headers["idempotent-replayed"] == "true"
+    second = await client.post("/refunds/lines", json=body | {"currency": "CAD"})
+    assert second.json()["id"] == "re_228477_lines_2"
+    await client.post("/refunds", json={"order_id": "1001"})
+    listed = (await client.get("/refunds")).json()["data"]
+    assert [refund["id"] for refund in listed] == ["re_228477_lines_1", "re_228477_lines_2",
+                                                    "re_1001_1"]
+
+
+async def test_a_lines_refund_must_add_up(client):
+    wrong = await client.post("/refunds/lines", json={"ticket_id": "1", "lines": LINES,
+                                                      "total": 100})
+    assert wrong.status_code == 422
+    assert wrong.json() == {"error": "total 100 is not the sum of the line prices (8000)"}
+    for body in ({"ticket_id": "1", "lines": [], "total": 0},
+                 {"ticket_id": "1", "lines": [{"sku": "A", "qty": 1}], "total": 0},
+                 {"ticket_id": "1", "lines": LINES}):
+        assert (await client.post("/refunds/lines", json=body)).status_code == 422
+    assert (await client.get("/refunds")).json()["data"] == []
 
 
 # --- state manager endpoints ----------------------------------------------------------------
@@ -268,6 +334,8 @@ async def test_every_write_echoes_the_key(client):
     ticket = {"ticket_id": "E"}
     writes = [("POST", "/responses", ticket), ("POST", "/labels/us", ticket),
               ("POST", "/labels/ca", ticket), ("POST", "/returns", ticket),
+              ("POST", "/labels", ticket | {"country": "CA", "sku": "A", "qty": 1}),
+              ("POST", "/refunds/lines", ticket | {"lines": LINES, "total": 8000}),
               ("PATCH", "/returns/ret_E", {"matched": True}),
               ("POST", "/refunds", {"order_id": "E"}),
               ("POST", "/subscriptions/cancel", {"customer_email": "e@x.io"}),
@@ -317,7 +385,7 @@ def load_api_call(name: str) -> ApiCallSpec:
     return ApiCallSpec.model_validate_json((ROOT / "api_calls" / f"{name}.json").read_text())
 
 
-@pytest.mark.parametrize("name", BLUEPRINTS)
+@pytest.mark.parametrize("name", EXAMPLES)
 def test_blueprint_files_parse_and_reference_api_calls(name):
     doc = load_blueprint(name)
     assert doc.id == name and set(doc.layout) == {node.id for node in doc.nodes}
@@ -331,7 +399,7 @@ def test_blueprint_files_parse_and_reference_api_calls(name):
 
 
 def test_every_api_call_file_is_used_and_parses():
-    used = {node.api_call for name in BLUEPRINTS for node in load_blueprint(name).nodes}
+    used = {node.api_call for name in EXAMPLES for node in load_blueprint(name).nodes}
     files = {path.stem for path in (ROOT / "api_calls").glob("*.json")}
     assert files == used - {None}
     for name in files:
@@ -341,10 +409,11 @@ def test_every_api_call_file_is_used_and_parses():
             assert parse_error(source, template=True) is None, (name, source)
 
 
-@pytest.mark.parametrize("name", BLUEPRINTS)
+@pytest.mark.parametrize("name", EXAMPLES)
 def test_blueprint_expressions_parse(name):
     for node in load_blueprint(name).nodes:
-        sources = [*node.args.values(), *node.save.values(), node.expression, node.result]
+        sources = [*node.args.values(), *node.save.values(), *node.input.values(),
+                   node.expression, node.result, node.items]
         for source in filter(None, sources):
             assert parse_error(source) is None, (node.id, source)
 
@@ -422,10 +491,11 @@ def api_calls(faults: dict[str, dict[str, str]]) -> dict[str, ApiCallSpec]:
 
 
 async def run_blueprint(caller: HttpCaller, name: str, inputs: dict | None = None, *,
-                        mock: bool = False, faults: dict[str, dict[str, str]] | None = None) -> Run:
+                        mock: bool = False, faults: dict[str, dict[str, str]] | None = None,
+                        order_id: str = ORDER_ID) -> Run:
     """Walk one order of an example blueprint to its end, moving the order as the runner does."""
     plan = Plan.from_definition(json.loads((ROOT / f"{name}.json").read_text()))
-    view = OrderView(order_id=ORDER_ID, blueprint=plan.doc.id, version=1,
+    view = OrderView(order_id=order_id, blueprint=plan.doc.id, version=1,
                      input=plan.doc.sample_input if inputs is None else inputs, vars={},
                      node=plan.start, variables={"demo_url": DEMO_URL})
     clock = Clock()
@@ -558,8 +628,73 @@ async def test_a_failure_without_a_failed_edge_fails_the_order(client, caller):
     assert [call["path"] for call in await calls(client)] == ["/responses"]
 
 
+async def test_return_line_label_runs_against_the_demo(client, caller):
+    run = await run_blueprint(caller, "return-line-label")
+    label = (await calls(client))[0]
+    assert (label["path"], label["idempotency_key"]) == ("/labels", f"{ORDER_ID}:label")
+    assert label["body"] == {"ticket_id": "228476", "country": "US", "sku": "TEE-M", "qty": 2,
+                             "line": 0}
+    tracking = run.view.vars["tracking_number"]
+    assert run.path == ["start", "label", "done"] and tracking.startswith("9400")
+    assert run.finish == Finish("completed", {
+        "line": 0, "sku": "TEE-M", "qty": 2, "carrier": "USPS", "tracking_number": tracking,
+        "label_url": f"{DEMO_URL}/labels/{tracking}"})
+    alone = await run_blueprint(caller, "return-line-label", {"ticket_id": 5, "country": "CA",
+                                                              "sku": "CAP-02", "qty": 1},
+                                order_id="order-2")
+    assert alone.finish.result["line"] is None and alone.finish.result["carrier"] == "Canada Post"
+
+
+def for_each_inputs(plan: Plan, node_id: str, view: OrderView) -> list[dict[str, Any]]:
+    """A for_each node's child inputs, evaluated as the design says (`item`, `index` in scope)."""
+    node = plan.nodes[node_id]
+    items = evaluate(node.items or "", view.scope())
+    return [{key: evaluate(source, view.scope() | {"item": item, "index": index})
+             for key, source in node.input.items()} for index, item in enumerate(items)]
+
+
+async def test_multi_item_return_node_by_node(client, caller):
+    """Until the flow-control runtime walks returns-multi-item whole (the skipped end-to-end
+    test in test_multi_item_example.py): each line through the child blueprint as the child
+    order `{parent}.each_line.{index}`, then each branch's node and the end, on the real
+    engine against the demo."""
+    plan = Plan.from_definition(json.loads((ROOT / "returns-multi-item.json").read_text()))
+    view = OrderView(order_id=ORDER_ID, blueprint=plan.doc.id, version=1,
+                     input=plan.doc.sample_input, vars={}, node="each_line",
+                     variables={"demo_url": DEMO_URL})
+    each = plan.nodes["each_line"]
+    children = [await run_blueprint(caller, each.blueprint, child_input,
+                                    order_id=f"{ORDER_ID}.each_line.{index}")
+                for index, child_input in enumerate(for_each_inputs(plan, "each_line", view))]
+    results = [child.finish.result for child in children]
+    view.vars = {name: evaluate(source, view.scope() | {"results": results, "errors": []})
+                 for name, source in each.save.items()}
+    tracking = [label["tracking_number"] for label in view.vars["labels"]]
+    assert len(set(tracking)) == 3
+    ports = Executor(caller, api_calls({}), {}, mock=False, clock=Clock())
+    saved: dict[str, Any] = {}
+    for branch in plan.branches("fan"):
+        step = await take_step(plan, replace(view, node=branch), ports)
+        assert (step.status, step.outcome) == ("completed", Advance("meet")), step.error
+        saved |= step.saved
+    assert saved == {"refund_id": "re_228477_lines_1", "refunded": 8000,
+                     "comment_id": "cmt_228477_1"}
+    logged = await calls(client)
+    assert [(call["path"], call["idempotency_key"], call["status"]) for call in logged] == [
+        *[("/labels", f"{ORDER_ID}.each_line.{index}:label", 201) for index in range(3)],
+        ("/refunds/lines", f"{ORDER_ID}:refund_lines", 201),
+        ("/tickets/228477/comments", f"{ORDER_ID}:comment_labels", 201)]
+    assert logged[3]["body"] == {"ticket_id": "228477", "lines": plan.doc.sample_input["lines"],
+                                 "total": 8000, "currency": "USD", "reason": "multi-item return"}
+    comment = (await client.get("/tickets/228477/comments")).json()["data"][0]["body"]
+    assert "(3 in all)" in comment and ", ".join(tracking) in comment
+    view.vars |= saved
+    end = await take_step(plan, replace(view, node="done"), ports)
+    assert end.outcome == Finish("completed", {"labels": results, **saved})
+
+
 def test_blueprint_files_are_canonical():
-    for name in BLUEPRINTS:
+    for name in EXAMPLES:
         text = (ROOT / f"{name}.json").read_text()
         assert json.loads(text) == load_blueprint(name).canonical(), name
 

@@ -174,3 +174,110 @@ async def test_a_worker_killed_mid_run_loses_no_order(web, process_env, tmp_path
         order = (await web.get(f"/api/orders/k-{n}")).json()
         assert [(step["node"], step["status"]) for step in order["steps"]] == [
             (name, "completed") for name in ("start", "a", "b", "c", "end")]
+
+
+def _fan_out_docs(items_concurrency: int, child: dict) -> list[dict]:
+    parent = {"id": "fan-bp", "name": "fan-bp", "nodes": [
+        node("start", "start"),
+        node("each", "for_each", items="input.lines", blueprint="fan-line",
+             input={"sku": "item.sku"}, concurrency=items_concurrency,
+             save={"labels": "results"}),
+        node("end", "end", result="vars.labels | length")],
+        "edges": [{"source": "start", "target": "each"}, {"source": "each", "target": "end"}]}
+    return [child, parent]
+
+
+async def _publish(web: httpx.AsyncClient, *docs: dict) -> None:
+    for doc in docs:
+        created = await web.post("/api/blueprints", json=doc)
+        assert created.status_code == 201 and created.json()["valid"], created.text
+        assert (await web.post(f"/api/blueprints/{doc['id']}/publish")).status_code == 201
+
+
+async def _finished(web: httpx.AsyncClient, order_id: str, limit_s: float,
+                    worker: subprocess.Popen[bytes], watch=None) -> dict:
+    started = time.monotonic()
+    while True:
+        order = (await web.get(f"/api/orders/{order_id}")).json()
+        if order["state"] in ("completed", "failed"):
+            return order
+        assert time.monotonic() - started < limit_s, order["state"]
+        assert worker.poll() is None, "the worker exited"
+        if watch is not None:
+            watch()
+        await asyncio.sleep(0.2)
+
+
+async def test_a_worker_killed_mid_fan_out_loses_no_item_and_starts_none_twice(
+        web, process_env, tmp_path: Path) -> None:
+    items, concurrency = 60, 10
+    spec = demo_call("fan-call", "/responses?delay_ms=60",
+                     body={"ticket_id": "{{ order.id }}", "message": "{{ args.sku }}"})
+    assert (await web.post("/api/api-calls", json=spec)).status_code == 201
+    child = linear("fan-line", node("call", "api_call", api_call="fan-call",
+                                    args={"sku": "input.sku"}), result="input.sku",
+                   input_schema={"type": "object", "required": ["sku"]})
+    await _publish(web, *_fan_out_docs(concurrency, child))
+    await web.delete("/demo/calls")
+    lines = [{"sku": f"s{n}"} for n in range(items)]
+    created = await web.post("/api/orders", json={"order_id": "fan", "blueprint": "fan-bp",
+                                                  "input": {"lines": lines}})
+    assert created.status_code == 201, created.text
+
+    worker = start_worker(process_env, tmp_path)
+    try:
+        for _ in range(1500):  # kill it in the middle of the fan-out
+            assert worker.poll() is None, "the worker exited"
+            if len((await web.get("/demo/calls")).json()["data"]) >= items // 3:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+    assert (await web.get("/api/orders/fan")).json()["state"] == "waiting"
+
+    recovering = start_worker(process_env, tmp_path)
+    try:
+        order = await _finished(web, "fan", RECOVERY_S, recovering)
+    finally:
+        _stop(recovering)
+    assert order["state"] == "completed", order["error"]
+    assert order["result"] == items
+    children = (await web.get("/api/orders", params={"parent": "fan", "limit": 200})).json()
+    assert sorted(child["order_id"] for child in children["data"]) == sorted(
+        f"fan.each.{n}" for n in range(items))  # one child per item, no more
+    keys = collections.Counter(call["idempotency_key"]
+                               for call in (await web.get("/demo/calls")).json()["data"])
+    assert set(keys) == {f"fan.each.{n}:call" for n in range(items)}  # no item lost
+    repeated = {key: count for key, count in keys.items() if count > 1}
+    assert all(count == 2 for count in repeated.values()), repeated  # once more per crash
+    assert len(repeated) <= concurrency, repeated  # only what was in flight at the kill
+
+
+def _rss_mb(pid: int, field: str = "VmHWM") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field} for {pid}")
+
+
+async def test_a_2000_item_fan_out_completes_with_the_worker_under_200_mb(
+        web, process_env, tmp_path: Path) -> None:
+    items = 2000
+    child = linear("fan-line", result="'label-' ~ input.sku",
+                   input_schema={"type": "object", "required": ["sku"]})
+    await _publish(web, *_fan_out_docs(50, child))
+    lines = [{"sku": f"sku-{n:05d}", "note": "x" * 40} for n in range(items)]
+    created = await web.post("/api/orders", json={"order_id": "big", "blueprint": "fan-bp",
+                                                  "input": {"lines": lines}})
+    assert created.status_code == 201, created.text
+    worker = start_worker(process_env, tmp_path)
+    try:
+        order = await _finished(web, "big", 240, worker)
+        peak = _rss_mb(worker.pid)
+    finally:
+        _stop(worker)
+    assert order["state"] == "completed", order["error"]
+    assert order["result"] == items
+    print(f"2,000-item fan-out: worker peak RSS {peak:.0f} MB")
+    assert peak < 200, peak
