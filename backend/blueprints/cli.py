@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -9,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.api_calls.service import template_problems
 from backend.blueprints.files import export_json, import_file, read_api_calls, read_blueprint
-from backend.blueprints.graph import Catalog, validate
+from backend.blueprints.graph import ChildBlueprint, validate
 from backend.blueprints.service import get_row, load_catalog
 from backend.errors import WaybillError
 
@@ -17,13 +19,13 @@ from backend.errors import WaybillError
 async def validate_files(session: AsyncSession, files: list[Path], out: Console) -> int:
     """Print each file's problems; return how many there were."""
     known = await load_catalog(session=session)
+    known = replace(known, blueprints=known.blueprints | _given_blueprints(files))
     total = 0
     for path in files:
         try:
             doc = read_blueprint(path)
-            catalog = Catalog(api_calls=known.api_calls | read_api_calls(path.parent),
-                              functions=known.functions)
             beside = read_api_calls(path.parent)
+            catalog = replace(known, api_calls=known.api_calls | beside)
             problems = [f"{p.code} at {p.node or p.edge}: {p.message}"
                         for p in validate(doc, catalog)]
             problems += [f"{item['code']} in API call {spec.id} `{item['field']}`: {item['message']}"
@@ -36,6 +38,17 @@ async def validate_files(session: AsyncSession, files: list[Path], out: Console)
         for problem in problems:
             out.print(f"  {problem}", markup=False)
     return total
+
+
+def _given_blueprints(files: list[Path]) -> dict[str, ChildBlueprint]:
+    """The blueprints named on the command line, as a parent will see them once they are
+    imported and published (over the database's): files that run each other check together."""
+    given: dict[str, ChildBlueprint] = {}
+    for path in files:
+        with suppress(WaybillError):
+            doc = read_blueprint(path)
+            given[doc.id] = ChildBlueprint.of(doc.canonical())
+    return given
 
 
 async def import_files(session: AsyncSession, files: list[Path], publish: bool,

@@ -5,11 +5,23 @@ edge it is about, so that the editor can pin it there. Codes:
 
 structure   missing_start, multiple_starts, duplicate_node_id, unknown_node_type,
             dangling_edge, bad_edge_kind, edge_into_start, edge_out_of_end,
-            duplicate_edge, condition_branches, dead_end, unreachable, cycle
+            duplicate_edge, condition_branches, dead_end, unreachable, cycle,
+            parallel_branches (a parallel needs two or more `branch` edges)
 node fields missing_field, unknown_api_call, unknown_function, bad_duration,
-            bad_status, bad_expression, unknown_name, missing_arg
+            bad_status, bad_expression, unknown_name, missing_arg,
+            bad_items (a for_each's `items` is a literal that is not a list)
+children    unknown_blueprint, unpublished_blueprint, child_input (the mapped `input`
+            cannot satisfy the child's input_schema), blueprint_contains_itself
+            (directly or through the children's latest published versions)
+parallels   parallel_without_join, join_shared, orphan_join, branch_crossing,
+            parallel_write_conflict (two branches of one parallel save the same var);
+            checked when there is no cycle, from `backend.engine.structure`
 dataflow    unsaved_var: a `vars.X` read at a node that is not saved on every path from
-            start to it (what a node saves does not flow along its `failed` edge)
+            start to it (what a node saves does not flow along its `failed` edge; after a
+            join, a var is saved if what came before the parallel, or any one branch on
+            all of its own paths, saved it; nothing a sibling branch saves is visible)
+
+Flow-control rules live in `backend.blueprints.flow_rules`.
 """
 
 from __future__ import annotations
@@ -20,29 +32,39 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from backend.blueprints import flow_rules
+from backend.blueprints.flow_rules import ChildBlueprint
 from backend.blueprints.schemas import Problem
 from backend.engine import expressions
-from backend.engine.catalogue import EDGE_KINDS, NODE_TYPES
+from backend.engine.catalogue import EDGE_KINDS, NODE_TYPE_SPECS, NODE_TYPES
 from backend.engine.durations import DurationError, parse_duration
 from backend.engine.format import ApiCallSpec, BlueprintDoc, Edge, Node
+from backend.engine.structure import Structure, analyse
 
 BASE_SCOPE = frozenset({"input", "vars", "order", "variables", "error"})
-SAVE_SCOPE = {"api_call": "response", "function": "result", "wait_signal": "signal"}
+SAVE_SCOPE = {
+    "api_call": frozenset({"response"}),
+    "function": frozenset({"result"}),
+    "wait_signal": frozenset({"signal"}),
+    "for_each": frozenset({"results", "errors"}),
+    "sub_blueprint": frozenset({"result"}),
+}
+INPUT_SCOPE = {"for_each": frozenset({"item", "index"})}  # a child's `input`, per item
 TEMPLATE_SCOPE = frozenset({"args", "input", "vars", "order", "node", "variables"})
-REQUIRED = {
-    "api_call": ("api_call",),
-    "function": ("function",),
-    "condition": ("expression",),
-    "wait_signal": ("signal",),
+REQUIRED: dict[str, tuple[str, ...]] = {  # the catalogue's required fields, by node type
+    spec.type: tuple(spec_field.name for spec_field in spec.fields if spec_field.required)
+    for spec in NODE_TYPE_SPECS
 }
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """What a blueprint may refer to: API calls by id and function names."""
+    """What a blueprint may refer to: API calls by id, function names, and blueprints it
+    may run as children (what is known of their latest published versions)."""
 
     api_calls: dict[str, ApiCallSpec] = field(default_factory=dict)
     functions: frozenset[str] = frozenset()
+    blueprints: dict[str, ChildBlueprint] = field(default_factory=dict)
 
 
 def validate(doc: BlueprintDoc, catalog: Catalog) -> list[Problem]:
@@ -52,8 +74,12 @@ def validate(doc: BlueprintDoc, catalog: Catalog) -> list[Problem]:
     problems += _reachability(doc, graph)
     cycles = _cycles(graph, start_of(doc))
     problems += cycles
+    structure = Structure({})
+    if not cycles:
+        structure = analyse(doc)
+        problems += flow_rules.structure_problems(doc, structure)
     if not cycles and not any(p.code in {"missing_start", "multiple_starts"} for p in problems):
-        problems += _dataflow(doc, graph, nodes, catalog)
+        problems += _dataflow(doc, graph, nodes, catalog, structure)
     return problems
 
 
@@ -75,6 +101,7 @@ def _node_problems(doc: BlueprintDoc, nodes: dict[str, Node], catalog: Catalog) 
             yield _problem("duplicate_node_id", f"{count} nodes share the id {node_id!r}.", node_id)
     for node in doc.nodes:
         yield from _fields(node, catalog)
+    yield from flow_rules.child_problems(doc, catalog.blueprints)
 
 
 def _fields(node: Node, catalog: Catalog) -> Iterator[Problem]:
@@ -89,6 +116,7 @@ def _fields(node: Node, catalog: Catalog) -> Iterator[Problem]:
     if node.type == "function" and node.function and node.function not in catalog.functions:
         yield _problem("unknown_function", f"No function named {node.function!r}.", node.id)
     yield from _durations(node)
+    yield from flow_rules.items_problems(node)
     if node.type == "end" and node.status not in (None, "completed", "failed"):
         yield _problem("bad_status", "An end's status is `completed` or `failed`.", node.id)
     yield from _expression_problems(node, catalog)
@@ -109,13 +137,16 @@ def _durations(node: Node) -> Iterator[Problem]:
 
 def node_expressions(node: Node) -> Iterator[tuple[str, str, frozenset[str]]]:
     """(where, source, names in scope) for every expression of a node."""
-    for name in ("expression", "until", "result"):
+    for name in ("expression", "until", "result", "items"):
         source = getattr(node, name)
         if source is not None:
             yield name, source, BASE_SCOPE
     for key, source in node.args.items():
         yield f"args.{key}", source, BASE_SCOPE
-    save_scope = BASE_SCOPE | {SAVE_SCOPE[node.type]} if node.type in SAVE_SCOPE else BASE_SCOPE
+    input_scope = BASE_SCOPE | INPUT_SCOPE.get(node.type, frozenset())
+    for key, source in node.input.items():
+        yield f"input.{key}", source, input_scope
+    save_scope = BASE_SCOPE | SAVE_SCOPE.get(node.type, frozenset())
     for key, source in node.save.items():
         yield f"save.{key}", source, save_scope
 
@@ -209,14 +240,27 @@ def _out_edges(node: Node, out: list[Edge]) -> Iterator[Problem]:
             message = f"A {node.type} node cannot have a {edge.kind!r} edge."
             yield _problem("bad_edge_kind", message, edge=edge)
     for kind, count in kinds.items():
-        if count > 1 and kind in spec.out:
+        if count > 1 and kind in spec.out and kind != spec.fan_out:
             yield _problem("duplicate_edge", f"{count} {kind!r} edges leave this node.", node.id)
-    missing = [kind for kind in spec.required_out if kinds[kind] == 0]
+    if spec.fan_out:
+        yield from _fan_out(node, spec.fan_out, out)
+    missing = [kind for kind in spec.required_out if kinds[kind] == 0 and kind != spec.fan_out]
     if missing and len(spec.required_out) > 1:
         wanted = " and ".join(f"one {kind}" for kind in spec.required_out)
         yield _problem("condition_branches", f"A {node.type} needs {wanted} edge.", node.id)
     elif missing:
         yield _problem("dead_end", "This path stops here: connect it towards an end.", node.id)
+
+
+def _fan_out(node: Node, kind: str, out: list[Edge]) -> Iterator[Problem]:
+    """The fan-out kind (a parallel's `branch`) leaves two or more times, to different nodes."""
+    targets = Counter(edge.target for edge in out if edge.kind == kind)
+    for target, count in sorted(targets.items()):
+        if count > 1:
+            yield _problem("duplicate_edge", f"{count} {kind!r} edges lead to {target!r}.", node.id)
+    if len(targets) < 2:
+        yield _problem("parallel_branches", f"A {node.type} needs two or more {kind!r} edges, "
+                       "each to a different node.", node.id)
 
 
 def _graph(doc: BlueprintDoc, nodes: dict[str, Node]) -> nx.MultiDiGraph:
@@ -262,24 +306,47 @@ def _cycles(graph: nx.MultiDiGraph, start: str | None) -> list[Problem]:
 
 
 def _dataflow(doc: BlueprintDoc, graph: nx.MultiDiGraph, nodes: dict[str, Node],
-              catalog: Catalog) -> Iterator[Problem]:
+              catalog: Catalog, structure: Structure) -> Iterator[Problem]:
     """Definitely-assigned `vars`: a must-analysis over the DAG in topological order."""
-    start = start_of(doc)
-    reachable = nx.descendants(graph, start) | {start}
-    saved_before: dict[str, frozenset[str]] = {}
-    for node_id in nx.topological_sort(graph.subgraph(reachable)):
-        incoming = [
-            saved_before[source] | (frozenset() if data["kind"] == "failed"
-                                    else frozenset(nodes[source].save))
-            for source, _, data in graph.in_edges(node_id, data=True) if source in reachable
-        ]
-        saved_before[node_id] = frozenset.intersection(*incoming) if incoming else frozenset()
-        missing = sorted(_var_reads(nodes[node_id], catalog) - saved_before[node_id])
+    for node_id, saved in _saved_before(doc, graph, nodes, structure).items():
+        missing = sorted(_var_reads(nodes[node_id], catalog) - saved)
         if missing:
             names = ", ".join(f"vars.{name}" for name in missing)
             yield _problem("unsaved_var",
                            f"{names} is read here but not saved on every path from start.",
                            node_id)
+
+
+def _saved_before(doc: BlueprintDoc, graph: nx.MultiDiGraph, nodes: dict[str, Node],
+                  structure: Structure) -> dict[str, frozenset[str]]:
+    """What is saved on every path from start to each reachable node, in topological order;
+    at a parallel's join, branch by branch (`flow_rules.join_saved`)."""
+    start = start_of(doc)
+    reachable = nx.descendants(graph, start) | {start}
+    joins = flow_rules.single_joins(structure)
+    saved_before: dict[str, frozenset[str]] = {}
+    for node_id in nx.topological_sort(graph.subgraph(reachable)):
+        arriving = _arriving(graph, nodes, saved_before, node_id)
+        block = joins.get(node_id)
+        if block is not None:
+            before = saved_before.get(block.parallel, frozenset())
+            saved_before[node_id] = flow_rules.join_saved(block, before, arriving)
+        else:
+            incoming = [saved for _, saved in arriving]
+            saved_before[node_id] = frozenset.intersection(*incoming) if incoming else frozenset()
+    return saved_before
+
+
+def _arriving(graph: nx.MultiDiGraph, nodes: dict[str, Node], saved_before: dict[str, frozenset[str]],
+              node_id: str) -> list[tuple[str, frozenset[str]]]:
+    """(source, what is saved once the edge is taken) for each in-edge from a reachable node
+    (those come first in topological order). Inside a branch, every node has a path in from
+    its own branch, so what only a sibling branch saves never survives the intersection."""
+    return [
+        (source, saved_before[source] | (frozenset() if data["kind"] == "failed"
+                                         else frozenset(nodes[source].save)))
+        for source, _, data in graph.in_edges(node_id, data=True) if source in saved_before
+    ]
 
 
 def _var_reads(node: Node, catalog: Catalog) -> set[str]:

@@ -6,14 +6,14 @@ from collections import defaultdict
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from sqlalchemy import delete, func
+from sqlalchemy import and_, delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.api_calls.service import all_specs
 from backend.blueprints import plans
-from backend.blueprints.graph import Catalog, validate
+from backend.blueprints.graph import Catalog, ChildBlueprint, validate
 from backend.blueprints.models import Blueprint, BlueprintVersion
 from backend.blueprints.schemas import (
     BlueprintPublic,
@@ -31,8 +31,18 @@ from backend.orders.models import Order
 
 
 async def load_catalog(*, session: AsyncSession) -> Catalog:
-    """The API calls and functions a blueprint may use."""
-    return Catalog(api_calls=await all_specs(session=session), functions=frozenset(REGISTRY))
+    """The API calls, functions and child blueprints a blueprint may use."""
+    return Catalog(api_calls=await all_specs(session=session), functions=frozenset(REGISTRY),
+                   blueprints=await _child_blueprints(session))
+
+
+async def _child_blueprints(session: AsyncSession) -> dict[str, ChildBlueprint]:
+    """Every blueprint with what its latest published version offers a parent (one query)."""
+    latest = and_(col(BlueprintVersion.blueprint_id) == col(Blueprint.id),
+                  col(BlueprintVersion.version) == col(Blueprint.latest_version))
+    query = select(Blueprint.id, BlueprintVersion.definition).outerjoin(BlueprintVersion, latest)
+    return {blueprint_id: ChildBlueprint.of(definition)
+            for blueprint_id, definition in await session.exec(query)}
 
 
 def input_schema_problems(doc: BlueprintDoc) -> list[Problem]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from backend.engine.catalogue import NODE_TYPES as CATALOGUE_TYPES
 
@@ -72,7 +72,7 @@ class Node(Strict):
         default_factory=dict, description="the child's input; for_each also sees `item`, `index`")
     concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY,
                                     description=f"children running at once (default {DEFAULT_CONCURRENCY})")
-    tolerated_failures: int | str | None = Field(
+    tolerated_failures: StrictInt | str | None = Field(
         default=None, description="failed children allowed before the `failed` edge: a count "
         "or a share like `10%`")
     position: Position | None = Field(default=None, exclude=True)

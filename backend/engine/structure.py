@@ -2,7 +2,7 @@
 
 A `parallel` node P starts its `branch` edges at once; its matching `join` is P's immediate
 post-dominator (every path from P reaches it), found with networkx on the reversed graph
-without the parallels' own `failed` edges (those leave the block: a branch failed). Each
+without P's own `failed` edge (it leaves the block: a branch failed). Each
 branch is the set of nodes reachable from its first node before the join. The validator
 reports what does not fit (no join, a shared join, an edge between branches); the walker's
 caller reads `blocks` to fork and join an order's positions.
@@ -52,29 +52,40 @@ def analyse(doc: BlueprintDoc) -> Structure:
     nodes = {node.id: node for node in doc.nodes}
     graph = nx.DiGraph()
     graph.add_nodes_from(nodes)
+    failed_of: dict[str, list[tuple[str, str]]] = {}
     for edge in doc.edges:
         if edge.source not in nodes or edge.target not in nodes:
             continue
-        if edge.kind == "failed" and nodes[edge.source].type == "parallel":
-            continue
         graph.add_edge(edge.source, edge.target)
+        if edge.kind == "failed" and nodes[edge.source].type == "parallel":
+            failed_of.setdefault(edge.source, []).append((edge.source, edge.target))
     parallels = [node.id for node in doc.nodes if node.type == "parallel"]
     if not parallels or not nx.is_directed_acyclic_graph(graph):
         return Structure({})
-    reverse = graph.reverse(copy=True)
-    reverse.add_node(EXIT)
-    reverse.add_edges_from((EXIT, n) for n in nodes if graph.out_degree(n) == 0)
-    post = nx.immediate_dominators(reverse, EXIT)
     blocks = {}
     for parallel in parallels:
-        join = post.get(parallel)
+        # only this parallel's own `failed` edge leaves its block (a nested parallel's
+        # `failed` edge must stay inside the branch it is in)
+        inner = graph.copy()
+        inner.remove_edges_from(failed_of.get(parallel, []))
+        join = _post_dominator(inner, parallel)
         join = join if join in nodes and nodes[join].type == "join" else None
         firsts = [e.target for e in doc.edges
                   if e.source == parallel and e.kind == "branch" and e.target in nodes]
-        branches = {first: frozenset(_region(graph, first, join)) for first in firsts}
+        branches = {first: frozenset(_region(inner, first, join)) for first in firsts}
         blocks[parallel] = Block(parallel, join, branches,
-                                 _crossing(graph, parallel, join, branches))
+                                 _crossing(inner, parallel, join, branches))
     return Structure(blocks)
+
+
+def _post_dominator(graph: nx.DiGraph, node: str) -> str | None:
+    """The nearest node every path from `node` to an end passes through."""
+    reachable = nx.descendants(graph, node) | {node}
+    reverse = graph.subgraph(reachable).reverse(copy=True)
+    reverse.add_node(EXIT)
+    reverse.add_edges_from((EXIT, n) for n in reachable if graph.out_degree(n) == 0)
+    found = nx.immediate_dominators(reverse, EXIT).get(node)
+    return found if found != EXIT else None
 
 
 def _region(graph: nx.DiGraph, first: str, join: str | None) -> set[str]:

@@ -88,6 +88,7 @@ class StepRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     order_pk: int = Field(foreign_key="orders.id", index=True, ondelete="CASCADE")
     node: str = Field(max_length=64)
+    lane: str | None = Field(default=None, max_length=500, description="the branch it ran in")
     attempt: int = 1
     status: str = Field(max_length=16)
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -160,7 +160,7 @@ class Runner:
             walk.finish = walk.finish or applied.finish
             changes = walk.changes(step, finished, self.settings.lease_s)
             signal_id = signal[0] if signal and step.consumed_signal else None
-            step_run = _step_run(walk, step, started, finished) if step.record else None
+            step_run = _step_run(walk, name, step, started, finished) if step.record else None
             if not await self._commit(walk.order.id or 0, walk.token, changes, step_run,
                                       signal_id):
                 walk.lost = True
@@ -299,8 +299,10 @@ def _due(plan: Plan, state: str, lane: Lane, signal: tuple[int, Any] | None,
     return lane.wake_at is None or lane.wake_at <= now
 
 
-def _step_run(walk: _Walk, step: Step, started: datetime, finished: datetime) -> dict[str, Any]:
-    return {"order_pk": walk.order.id, "node": step.node, "attempt": step.attempt,
+def _step_run(walk: _Walk, lane: str, step: Step, started: datetime,
+              finished: datetime) -> dict[str, Any]:
+    return {"order_pk": walk.order.id, "node": step.node, "lane": lane or None,
+            "attempt": step.attempt,
             "status": step.status, "started_at": started, "finished_at": finished,
             "request": step.request, "response": step.response, "saved": step.saved or None,
             "error": step.error}

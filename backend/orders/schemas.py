@@ -25,6 +25,7 @@ class TestRunCreate(Strict):
 
 class StepRunPublic(BaseModel):
     node: str
+    lane: str | None = Field(default=None, description="the parallel branch it ran in")
     attempt: int
     status: str
     started_at: datetime

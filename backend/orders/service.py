@@ -112,9 +112,11 @@ async def get_order(*, session: AsyncSession, order_id: str) -> OrderPublic:
 
 
 def _filtered(query: Any, where: OrderFilter) -> Any:
+    # a parent's children are test runs when it is one: `parent` alone shows them either way
+    test = None if where.parent is not None and "test" not in where.model_fields_set else where.test
     for column, value in ((Order.state, where.state), (Order.blueprint_id, where.blueprint),
                           (Order.version, where.version), (Order.failed_node, where.failed_node),
-                          (Order.test, where.test)):
+                          (Order.test, test)):
         if value is not None:
             query = query.where(column == value)
     if where.parent is not None:

@@ -1,18 +1,28 @@
 """What the editor's config panel partials need: the node, edge or blueprint the browser sent
-(its unsaved state), and the catalog of API calls and functions to choose from."""
+(its unsaved state), the node type's catalogue entry (its fields), and the catalog of API
+calls, functions and child blueprints to choose from."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.api_calls.service import list_api_calls
+from backend.blueprints import plans
+from backend.blueprints.models import Blueprint
 from backend.engine import expressions, functions
-from backend.engine.catalogue import EDGE_KINDS
+from backend.engine.catalogue import EDGE_KIND_SPECS, EDGE_KINDS, NODE_TYPES, NodeTypeSpec
 from backend.engine.format import ApiCallSpec, Edge, Node
+from backend.errors import Conflict, NotFound
+
+# What a child-running node offers its `save`: the children's results (and failures), or the
+# one child's result.
+CHILD_OUTPUTS = {"for_each": ("results", "errors"), "sub_blueprint": ("result",)}
 
 
 class PanelInputError(ValueError):
@@ -46,8 +56,79 @@ def args_read_by(spec: ApiCallSpec) -> list[str]:
     return sorted(names)
 
 
-async def node_context(*, session: AsyncSession, raw: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ChildChoice:
+    """A blueprint a node may run as a child; orders run its published version."""
+
+    id: str
+    name: str
+    published: bool
+
+
+@dataclass(frozen=True)
+class ChildInput:
+    name: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class Child:
+    """The chosen child blueprint: its latest version's inputs (None: never published)."""
+
+    id: str
+    version: int | None
+    inputs: list[ChildInput] | None
+
+
+def inputs_of(schema: dict[str, Any]) -> list[ChildInput]:
+    """The top-level inputs an input schema names: its properties, then required others."""
+    properties = schema.get("properties")
+    required = [name for name in schema.get("required") or [] if isinstance(name, str)]
+    names = [*properties] if isinstance(properties, dict) else []
+    names += [name for name in required if name not in names]
+    return [ChildInput(name=name, required=name in required) for name in names]
+
+
+async def child_choices(*, session: AsyncSession, parent: str) -> list[ChildChoice]:
+    """Every blueprint but the parent itself, by name."""
+    rows = await session.exec(select(Blueprint.id, Blueprint.name, Blueprint.latest_version)
+                              .order_by(col(Blueprint.name), col(Blueprint.id)))
+    return [ChildChoice(id=bp_id, name=name, published=version is not None)
+            for bp_id, name, version in rows if bp_id != parent]
+
+
+async def chosen_child(*, session: AsyncSession, blueprint_id: str | None) -> Child | None:
+    if not blueprint_id:
+        return None
+    try:
+        version = await plans.latest(session, blueprint_id)
+    except (NotFound, Conflict):
+        return Child(id=blueprint_id, version=None, inputs=None)
+    schema = version.definition.get("input_schema")
+    return Child(id=blueprint_id, version=version.number,
+                 inputs=inputs_of(schema if isinstance(schema, dict) else {}))
+
+
+def has_field(spec: NodeTypeSpec | None, kind: str) -> bool:
+    return spec is not None and any(field.kind == kind for field in spec.fields)
+
+
+async def child_context(*, session: AsyncSession, node: Node, parent: str) -> dict[str, Any]:
+    """The child-blueprint picker's choices, and what the chosen child's input asks for."""
+    child = await chosen_child(session=session, blueprint_id=node.blueprint)
+    inputs = child.inputs if child and child.inputs else []
+    outputs = CHILD_OUTPUTS.get(node.type, ())
+    return {
+        "blueprints": await child_choices(session=session, parent=parent), "child": child,
+        "missing_inputs": [i.name for i in inputs if i.name not in node.input],
+        "child_outputs": outputs,
+        "save_suggestions": [name for name in outputs if name not in node.save.values()],
+    }
+
+
+async def node_context(*, session: AsyncSession, raw: str, parent: str = "") -> dict[str, Any]:
     node = _model(Node, raw)
+    node_type = NODE_TYPES.get(node.type)
     calls = await list_api_calls(session=session)
     spec = next((call for call in calls if call.id == node.api_call), None)
     catalog = functions.describe()
@@ -57,11 +138,13 @@ async def node_context(*, session: AsyncSession, raw: str) -> dict[str, Any]:
         hints = args_read_by(spec)
     elif node.type == "function" and chosen:
         hints = list(chosen["params"])
+    children = (await child_context(session=session, node=node, parent=parent)
+                if has_field(node_type, "blueprint") else {})
     return {
-        "node": node, "api_calls": calls, "spec": spec, "functions": catalog,
-        "chosen_function": chosen, "arg_hints": hints,
+        "node": node, "node_type": node_type, "api_calls": calls, "spec": spec,
+        "functions": catalog, "chosen_function": chosen, "arg_hints": hints,
         "missing_args": [name for name in hints if name not in node.args],
-        "retry_defaults": spec.retry if spec else None,
+        "retry_defaults": spec.retry if spec else None, **children,
     }
 
 
@@ -73,7 +156,9 @@ def edge_context(*, raw_edge: str, raw_kinds: str) -> dict[str, Any]:
         kinds = [k for k in json.loads(raw_kinds or "[]") if k in EDGE_KINDS]
     except (json.JSONDecodeError, TypeError) as exc:
         raise PanelInputError("kinds: not a JSON list") from exc
-    return {"edge": edge, "kinds": kinds or [edge.kind], "source_type": source_type}
+    colors = {spec.kind: spec.stroke for spec in EDGE_KIND_SPECS}
+    return {"edge": edge, "kinds": kinds or [edge.kind], "source_type": source_type,
+            "color": colors.get(edge.kind)}
 
 
 def blueprint_context(*, raw: str) -> dict[str, Any]:

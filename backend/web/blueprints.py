@@ -107,8 +107,8 @@ async def delete(request: Request, blueprint_id: BlueprintId, session: SessionDe
 
 @router.get("/_pair", response_class=HTMLResponse)
 async def pair_row(request: Request, field: str = "args", scope: str = "response") -> Response:
-    field = field if field in {"args", "save"} else "args"
-    scope = scope if scope in {"response", "result", "signal"} else "response"
+    field = field if field in {"args", "save", "input"} else "args"
+    scope = scope if scope in {"response", "result", "signal", "results", "item", "input"} else "response"
     return _page(request, "blueprints/_pair.html",
                  {"field": field, "key": "", "value": "", "scope": scope})
 
@@ -144,7 +144,7 @@ async def node_panel(request: Request, blueprint_id: BlueprintId, session: Sessi
                      node: Annotated[str, Form()], cell: Annotated[str, Form()] = "",
                      read_only: Annotated[str, Form()] = "") -> Response:
     try:
-        context = await node_context(session=session, raw=node)
+        context = await node_context(session=session, raw=node, parent=blueprint_id)
     except PanelInputError as exc:
         return _page(request, "blueprints/_panel_error.html", {"detail": str(exc)}, 422)
     return _page(request, "blueprints/_node_config.html",

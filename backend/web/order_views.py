@@ -10,18 +10,19 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
-from sqlmodel import select
+from sqlalchemy import func
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.blueprints import plans
-from backend.engine.catalogue import catalogue_json
+from backend.engine.catalogue import NODE_TYPE_SPECS, catalogue_json
 from backend.errors import NotFound
 from backend.orders import service
 from backend.orders.models import FINAL_STATES, Order, OrderState
 from backend.orders.schemas import OrderFilter, OrderPublic, StepRunPublic
 from backend.orders.stats import STATES
 
-FILTER_FIELDS = ("state", "blueprint", "version", "failed_node", "order_id", "test")
+FILTER_FIELDS = ("state", "blueprint", "version", "failed_node", "order_id", "parent", "test")
 TEST_CHOICES = {"": False, "only": True, "all": None}
 PAGE_SIZE = 50
 
@@ -54,7 +55,8 @@ def list_query(params: Any) -> ListQuery:
     """The list's filter from a query string or form; bad fields are dropped and reported."""
     raw = {key: str(params.get(key, "")).strip() for key in FILTER_FIELDS}
     values: dict[str, Any] = {key: value for key, value in raw.items() if value and key != "test"}
-    values["test"] = TEST_CHOICES.get(raw["test"], False)
+    if raw["test"] or not raw["parent"]:  # a parent's children: test runs or not, as it is
+        values["test"] = TEST_CHOICES.get(raw["test"], False)
     if values.get("state") not in (None, *STATES):
         values.pop("state")
     errors = []
@@ -71,9 +73,36 @@ def list_query(params: Any) -> ListQuery:
 # -- the timeline ------------------------------------------------------------------------------
 
 
-TYPE_NAMES = {"start": "start", "api_call": "API call", "function": "function",
-              "condition": "condition", "sleep": "sleep", "wait_signal": "wait for signal",
-              "end": "end"}
+TYPE_NAMES = {spec.type: spec.title for spec in NODE_TYPE_SPECS}
+CHILD_TYPES = frozenset({"for_each", "sub_blueprint"})
+FAILED_SHOWN = 10
+
+
+@dataclass
+class ChildrenView:
+    """A for_each/sub_blueprint step's children: how far they are, and the failed ones."""
+
+    node: str
+    total: int
+    counts: dict[str, int]
+    failed: list[tuple[int, str, str]]  # (index, order id, error message), the first few
+    list_url: str
+
+    @property
+    def final(self) -> int:
+        return sum(self.counts.get(state, 0) for state in FINAL_STATES)
+
+    @property
+    def active(self) -> int:
+        return sum(n for state, n in self.counts.items() if state not in FINAL_STATES)
+
+    @property
+    def failed_count(self) -> int:
+        return self.counts.get(OrderState.failed, 0) + self.counts.get(OrderState.cancelled, 0)
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.final / self.total) if self.total else 100
 
 
 @dataclass
@@ -98,6 +127,14 @@ class Timeline:
     final: bool
     open_step: int | None = None
     definition: dict[str, Any] = field(default_factory=dict)
+    children: dict[str, ChildrenView] = field(default_factory=dict)
+    lanes: list[tuple[str, str, str]] = field(default_factory=list)  # (lane, node, state)
+
+    def children_at(self, index: int) -> ChildrenView | None:
+        """The children's progress, shown on the latest step run of their node."""
+        node = self.steps[index].step.node
+        later = any(view.step.node == node for view in self.steps[index + 1:])
+        return None if later else self.children.get(node)
 
     @property
     def next_node(self) -> str | None:
@@ -114,6 +151,8 @@ class Timeline:
         found = {view.step.node: view.step.status for view in self.steps}
         if self.next_node:
             found[self.next_node] = self.order.state
+        for _, node, state in self.lanes:  # every live branch's position
+            found[node] = found.get(node, state) if state == "arrived" else state
         return found
 
 
@@ -135,6 +174,37 @@ def _node_index(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {node["id"]: node for node in definition.get("nodes", []) if "id" in node}
 
 
+async def _children(session: AsyncSession, order: OrderPublic,
+                    steps: list[StepView]) -> dict[str, ChildrenView]:
+    nodes = {view.step.node for view in steps if view.type in CHILD_TYPES}
+    if not nodes:
+        return {}
+    pk = (await session.exec(select(Order.id).where(Order.order_id == order.order_id))).one()
+    counts: dict[str, dict[str, int]] = {node: {} for node in nodes}
+    for node, state, count in await session.exec(
+            select(Order.parent_node, Order.state, func.count()).where(Order.parent_pk == pk)
+            .group_by(Order.parent_node, Order.state)):
+        counts.setdefault(node or "", {})[state] = count
+    failed: dict[str, list[tuple[int, str, str]]] = {node: [] for node in nodes}
+    for node, index, child_id, error in await session.exec(
+            select(Order.parent_node, Order.child_index, Order.order_id, Order.error)
+            .where(Order.parent_pk == pk, col(Order.state).in_(["failed", "cancelled"]))
+            .order_by(col(Order.child_index)).limit(FAILED_SHOWN * len(nodes))):
+        if node in failed and len(failed[node]) < FAILED_SHOWN:
+            failed[node].append((index or 0, child_id, (error or {}).get("message", "cancelled")))
+    totals = {view.step.node: (view.step.request or {}).get("items") for view in steps}
+    url = "/orders?" + urlencode({"parent": order.order_id})
+    return {node: ChildrenView(node, totals.get(node) or sum(counts[node].values()),
+                               counts[node], failed[node], url) for node in nodes}
+
+
+def _lanes(order: OrderPublic) -> list[tuple[str, str, str]]:
+    """Inside a parallel: each branch that is not itself forked, as (lane, node, state)."""
+    lanes = (order.branches or {}).items()
+    return [(token, lane["node"], lane["state"]) for token, lane in lanes
+            if lane.get("state") != "forked"]
+
+
 async def timeline(*, session: AsyncSession, order_id: str) -> Timeline:
     """The order, every attempt of every step, and what the blueprint says about them."""
     order = await service.get_order(session=session, order_id=order_id)
@@ -146,11 +216,16 @@ async def timeline(*, session: AsyncSession, order_id: str) -> Timeline:
     final = order.state in FINAL_STATES
     visited = {step.node for step in order.steps}
     skipped = [node_id for node_id in nodes if node_id not in visited] if final else []
-    waiting = order.current_node if order.state == OrderState.waiting else None
+    lanes = _lanes(order)
+    waiting = next((node for _, node, state in lanes if state == "waiting"
+                    and nodes.get(node, {}).get("type") == "wait_signal"), None)
+    if order.state == OrderState.waiting and waiting is None:
+        waiting = order.current_node
     failed = [view.index for view in steps if view.step.status == "failed"]
     return Timeline(order=order, nodes=nodes, steps=steps, skipped=skipped,
                     waiting_for=nodes.get(waiting or "", {}).get("signal"), final=final,
-                    open_step=failed[-1] if failed else None, definition=definition)
+                    open_step=failed[-1] if failed else None, definition=definition,
+                    children=await _children(session, order, steps), lanes=lanes)
 
 
 def graph_boot(definition: dict[str, Any], api_calls: list[Any]) -> dict[str, Any]:

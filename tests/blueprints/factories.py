@@ -40,6 +40,23 @@ def condition(node_id: str, expression: str = "input.ok", **fields: Any) -> Json
     return node(node_id, "condition", expression=expression, **fields)
 
 
+def for_each(node_id: str, blueprint: str = "line", items: str = "input.lines",
+             **fields: Any) -> Json:
+    return node(node_id, "for_each", items=items, blueprint=blueprint, **fields)
+
+
+def sub_blueprint(node_id: str, blueprint: str = "label", **fields: Any) -> Json:
+    return node(node_id, "sub_blueprint", blueprint=blueprint, **fields)
+
+
+def parallel(node_id: str = "fan") -> Json:
+    return node(node_id, "parallel")
+
+
+def join(node_id: str = "meet") -> Json:
+    return node(node_id, "join")
+
+
 def edge(source: str, target: str, kind: str | None = None) -> Json:
     return {"source": source, "target": target} | ({"kind": kind} if kind else {})
 
@@ -69,6 +86,20 @@ def diamond(true_branch: Json, false_branch: Json, join: Json,
     edges = [edge("start", "if"), edge("if", t, "true"), edge("if", f, "false"),
              edge(t, j), edge(f, j), edge(j, "end")]
     return blueprint(nodes, edges)
+
+
+def fork(*branches: list[Json], last: Json | None = None, extra: list[Json] | None = None,
+         edges: list[Json] | None = None) -> Json:
+    """start -> fan -(branch)-> each branch's nodes, chained -> meet -> last (an end), plus
+    `extra` nodes and `edges`."""
+    last = last or end()
+    nodes = [start(), parallel(), *(item for branch in branches for item in branch), join(),
+             last, *(extra or [])]
+    links = [edge("start", "fan"), edge("meet", last["id"]), *(edges or [])]
+    for branch in branches:
+        ids = [item["id"] for item in branch]
+        links += [edge("fan", ids[0], "branch"), *chain(*ids, "meet")]
+    return blueprint(nodes, links)
 
 
 def doc(data: Json) -> BlueprintDoc:

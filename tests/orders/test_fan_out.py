@@ -69,7 +69,7 @@ def lines(count: int) -> dict:
 
 @pytest.fixture
 async def fan_out(api_call, published, gauge_server) -> None:
-    await api_call(work_call(gauge_server))
+    await api_call(work_call(gauge_server, ms=150))  # long enough for five to overlap
     await published(LINE)
     await published(parent_doc())
 

@@ -9,7 +9,7 @@ for joins, `parent_id` for the orders list's filter), the node that started it a
 item's index. `ix_orders_children` serves the parent's progress counts and its results in
 item order. `entered_at` is when an order reached its current node (a fan-out re-runs the
 children that failed before it). `branches` holds the live branches' positions while an
-order is inside a `parallel`.
+order is inside a `parallel`, and a step run's `lane` the branch it ran in.
 """
 
 import sqlalchemy as sa
@@ -39,9 +39,14 @@ def upgrade() -> None:
                                  ondelete="CASCADE")
         batch.create_index("ix_orders_children", ["parent_pk", "parent_node", "child_index"])
         batch.create_index("ix_orders_parent_id", ["parent_id", "id"])
+    with op.batch_alter_table("step_runs") as batch:
+        batch.add_column(sa.Column("lane", sqlmodel.sql.sqltypes.AutoString(length=500),
+                                   nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("step_runs") as batch:
+        batch.drop_column("lane")
     with op.batch_alter_table("orders") as batch:
         batch.drop_index("ix_orders_parent_id")
         batch.drop_index("ix_orders_children")

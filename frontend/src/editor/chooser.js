@@ -1,6 +1,10 @@
-// A small popover that asks which branch a new edge out of a condition is: true or false.
+// A small popover that asks which kind a new edge is when its port offers more than one (a
+// condition's true or false); the kinds and their labels come from the catalogue.
+import { edgeStyle } from "./nodetypes.js";
 
-export function chooseBranch(clientX, clientY) {
+const describe = (kind) => (edgeStyle(kind).label ? `When ${edgeStyle(kind).label}` : "Next step");
+
+export function chooseBranch(clientX, clientY, kinds) {
   return new Promise((resolve) => {
     const menu = document.createElement("div");
     menu.className = "branch-chooser";
@@ -9,12 +13,12 @@ export function chooseBranch(clientX, clientY) {
     title.className = "branch-chooser-title";
     title.textContent = "Which branch is this?";
     menu.append(title);
-    for (const kind of ["true", "false"]) {
+    for (const kind of kinds) {
       const button = document.createElement("button");
       button.type = "button";
       button.dataset.kind = kind;
       button.className = `branch-${kind}`;
-      button.textContent = kind === "true" ? "When true" : "When false";
+      button.textContent = describe(kind);
       menu.append(button);
     }
     menu.style.left = `${clientX + 8}px`;
@@ -33,8 +37,8 @@ export function chooseBranch(clientX, clientY) {
     }
     function key(event) {
       if (event.key === "Escape") { event.stopPropagation(); done(null); }
-      if (event.key === "t") done("true");
-      if (event.key === "f") done("false");
+      const byKey = kinds.find((kind) => kind[0] === event.key);
+      if (byKey) done(byKey);
     }
     menu.addEventListener("click", (event) => {
       const kind = event.target.closest("button")?.dataset.kind;

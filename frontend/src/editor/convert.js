@@ -1,5 +1,6 @@
 // Between the blueprint format (nodes and edges carry logic, `layout` carries positions)
 // and the X6 graph (cells whose `data` hold the logic).
+import { fanOutKind } from "./nodetypes.js";
 import { edgeAppearance, nodeCell } from "./shapes.js";
 
 const META_KEYS = ["id", "name", "description", "input_schema", "sample_input", "dispatch", "webhook"];
@@ -10,16 +11,29 @@ export function splitDoc(doc) {
   return { meta, nodes: doc.nodes || [], edges: doc.edges || [], layout: doc.layout || {} };
 }
 
+// How many edges of each kind leave each node: "id\u0000kind" -> count.
+function countOut(edges) {
+  const counts = new Map();
+  for (const edge of edges) {
+    const key = `${edge.source}\u0000${edge.kind || "next"}`;
+    counts.set(key, (counts.get(key) || 0) + 1);
+  }
+  return counts;
+}
+
 /** X6 cells for a blueprint; `missing` lists node ids that had no position. */
 export function docToCells(doc, apiCalls) {
   const { nodes, edges, layout } = splitDoc(doc);
   const cellIds = new Map();
   const missing = [];
+  const outCounts = countOut(edges);
   const cells = nodes.map((raw, index) => {
     const { position, ...node } = raw;
     const where = layout[node.id] || position;
     if (!where) missing.push(node.id);
-    const cell = nodeCell(node, where || { x: 0, y: index * 100 }, apiCalls);
+    const fan = fanOutKind(node.type);
+    const facts = fan ? { fanOut: outCounts.get(`${node.id}\u0000${fan}`) || 0 } : {};
+    const cell = nodeCell(node, where || { x: 0, y: index * 100 }, apiCalls, facts);
     cell.id = `n:${node.id}`;
     cellIds.set(node.id, cell.id);
     return cell;

@@ -9,7 +9,8 @@ import { autoLayout } from "./layout.js";
 import { createPalette } from "./palette.js";
 import { createPanel } from "./panel.js";
 import { createProblems } from "./problems.js";
-import { kindForNewEdge } from "./rules.js";
+import { fanOutKind } from "./nodetypes.js";
+import { fanOutCount, kindsForNewEdge } from "./rules.js";
 import { edgeAppearance, nodeAttrs, NODE_HEIGHT, NODE_WIDTH, nodeCell } from "./shapes.js";
 import { toast } from "./toast.js";
 
@@ -24,6 +25,9 @@ function showEdgeKind(edge) {
   const look = edgeAppearance(kind, label);
   edge.setAttrs(look.attrs);
   edge.setLabels(look.labels);
+  // how the edge is routed follows from its kind, as its colour does: not an edit of its own
+  edge.setRouter(look.router, { silentHistory: true });
+  edge.setConnector(look.connector, { silentHistory: true });
 }
 
 export function createEditor(root, boot) {
@@ -270,20 +274,29 @@ export function createEditor(root, boot) {
   };
 
   // ---- graph events ----------------------------------------------------------------------------
+  // A node's text may count its edges (a parallel's "3 branches"): redrawn as they change.
+  const showNode = (cell) => cell.setAttrs(nodeAttrs(nodeOf(cell), editor.apiCalls, { fanOut: fanOutCount(graph, cell) }));
+  const showSourceOf = (edge) => {
+    const source = graph.getCellById(edge.getSourceCellId());
+    if (source?.isNode() && fanOutKind(nodeOf(source).type)) showNode(source);
+  };
   graph.on("cell:change:data", ({ cell, options }) => {
     index = null;
-    if (cell.isNode()) cell.setAttrs(nodeAttrs(nodeOf(cell), editor.apiCalls));
-    else showEdgeKind(cell);
+    if (cell.isNode()) showNode(cell);
+    else { showEdgeKind(cell); showSourceOf(cell); }
     if (!options?.fromPanel && editor.panel.isShowing(cell)) editor.panel.render();
   });
   graph.on("cell:added", ({ cell }) => {
     index = null;
     if (cell.isNode()) cell.setAttrs(FRESH_NODE);
+    else showSourceOf(cell);
   });
   graph.on("cell:removed", ({ cell }) => {
     index = null;
+    if (cell.isEdge()) showSourceOf(cell);
     if (editor.panel.isShowing(cell)) editor.panel.show("blueprint");
   });
+  graph.on("edge:change:target", ({ edge }) => showSourceOf(edge));
   graph.on("history:change", () => { if (!editor.loading) editor.changed(); });
   graph.on("history:undo", () => editor.panel.target.cell && editor.panel.render());
   graph.on("history:redo", () => editor.panel.target.cell && editor.panel.render());
@@ -295,9 +308,9 @@ export function createEditor(root, boot) {
   });
   graph.on("edge:connected", async ({ edge, isNew, e }) => {
     if (!isNew) return;
-    const source = edge.getSourceCell();
-    let kind = kindForNewEdge(graph, edge, source, edge.getSourcePortId());
-    if (kind === null) kind = await chooseBranch(e?.clientX ?? editor.lastMouse.x, e?.clientY ?? editor.lastMouse.y);
+    const kinds = kindsForNewEdge(graph, edge, edge.getSourceCell(), edge.getSourcePortId());
+    let kind = kinds[0];
+    if (kinds.length > 1) kind = await chooseBranch(e?.clientX ?? editor.lastMouse.x, e?.clientY ?? editor.lastMouse.y, kinds);
     if (kind === null) { graph.removeCell(edge); return; }
     editor.setEdgeKind(edge, kind);
   });

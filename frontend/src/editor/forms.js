@@ -1,7 +1,8 @@
 // Reading the config panel's forms back into blueprint objects. The forms are server-rendered
 // partials (blueprints/_node_config.html and friends); their field names are the contract.
 
-const SCALARS = ["label", "api_call", "function", "expression", "duration", "until", "signal", "timeout", "result", "status"];
+const SCALARS = ["label", "api_call", "function", "expression", "duration", "until", "signal", "timeout", "result", "status", "items", "blueprint"];
+const MAPS = ["args", "save", "input"];
 const RETRY = ["max_attempts", "initial_s", "backoff", "max_s"];
 export const NODE_ID = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 
@@ -34,6 +35,11 @@ function readRetry(form) {
   return retry;
 }
 
+// `3` is a count, `10%` a share: the format takes a number or such a string.
+function countOrShare(raw) {
+  return /^\d+$/.test(raw) ? Number(raw) : raw;
+}
+
 function setOrDrop(target, key, value) {
   if (value === undefined || value === "" || (typeof value === "object" && !Object.keys(value).length)) {
     delete target[key];
@@ -49,8 +55,15 @@ export function readNodeForm(form, node) {
   for (const key of SCALARS) {
     if (has(form, key)) setOrDrop(next, key, String(data.get(key) ?? "").trim());
   }
-  for (const field of ["args", "save"]) {
+  for (const field of MAPS) {
     if (form.querySelector(`[data-pairs="${field}"]`)) setOrDrop(next, field, readPairs(form, field));
+  }
+  if (has(form, "concurrency")) {
+    const raw = String(data.get("concurrency") ?? "").trim();
+    setOrDrop(next, "concurrency", raw ? Number(raw) : undefined);
+  }
+  if (has(form, "tolerated_failures")) {
+    setOrDrop(next, "tolerated_failures", countOrShare(String(data.get("tolerated_failures") ?? "").trim()));
   }
   if (has(form, "retry.enabled")) setOrDrop(next, "retry", readRetry(form));
   const mode = data.get("sleep_mode");

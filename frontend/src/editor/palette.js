@@ -4,7 +4,10 @@ import { paletteTypes, typeInfo } from "./nodetypes.js";
 import { nodeCell } from "./shapes.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-const ID_PREFIX = { api_call: "call", function: "fn", condition: "check", sleep: "sleep", wait_signal: "wait", end: "end" };
+const ID_PREFIX = {
+  api_call: "call", function: "fn", condition: "check", sleep: "sleep", wait_signal: "wait", end: "end",
+  for_each: "each", sub_blueprint: "child", parallel: "fan", join: "join",
+};
 const DEFAULTS = { sleep: { duration: "15m" }, end: { status: "completed" } };
 
 function icon(info) {

@@ -5,7 +5,8 @@ import { nodeOf } from "./convert.js";
 import { NODE_ID, readBlueprintForm, readEdgeForm, readNodeForm } from "./forms.js";
 import { allowedKinds } from "./rules.js";
 
-const RERENDER_ON = new Set(["api_call", "function", "retry.enabled"]);
+// Fields whose choice changes what the panel offers (a call's arguments, a child's inputs).
+const RERENDER_ON = new Set(["api_call", "function", "blueprint", "retry.enabled"]);
 const JSON_FIELDS = ["input_schema", "sample_input"];
 
 function debounce(fn, ms) {

@@ -1,9 +1,14 @@
 // The X6 shapes of the canvas: one node shape for every step type, one edge shape.
 import { Graph } from "@antv/x6";
-import { edgeStyle, nodeText, typeInfo } from "./nodetypes.js";
+import { edgeStyle, isFanOutKind, nodeText, typeInfo } from "./nodetypes.js";
 
 export const NODE_WIDTH = 184;
 export const NODE_HEIGHT = 60;
+
+// Right-angled edges share their first segment when several leave one port; the edges of a
+// fan-out kind (a parallel's branches) are curves instead, which part at once.
+const ORTH = { router: { name: "orth", args: { padding: 10 } }, connector: { name: "rounded", args: { radius: 10 } } };
+const FANNED = { router: { name: "normal" }, connector: { name: "smooth", args: { direction: "H" } } };
 
 const port = (position, color, magnet) => ({
   position,
@@ -81,17 +86,29 @@ Graph.registerEdge("wb-edge", {
       targetMarker: { name: "block", width: 8, height: 6 },
     },
   },
-  connector: { name: "rounded", args: { radius: 10 } },
-  router: { name: "orth", args: { padding: 10 } },
+  ...ORTH,
   zIndex: 0,
 }, true);
 
-/** The attrs that draw a node from its logic; the one place a node's look is derived. */
-export function nodeAttrs(node, apiCalls) {
+// Steps that only route (a parallel's fork, its join) are pills with a round icon, so that
+// a flow's branching points read apart from the steps that do work. Same size as a card: the
+// order page lays text and badges out by NODE_WIDTH.
+const GATE = {
+  body: { rx: NODE_HEIGHT / 2, ry: NODE_HEIGHT / 2 },
+  ring: { rx: NODE_HEIGHT / 2 + 4, ry: NODE_HEIGHT / 2 + 4 },
+  iconBg: { rx: 17, ry: 17 },
+};
+
+/** The attrs that draw a node from its logic; the one place a node's look is derived.
+ * `facts` are what the graph says around it (see nodeText). */
+export function nodeAttrs(node, apiCalls, facts = {}) {
   const info = typeInfo(node.type);
-  const text = nodeText(node, apiCalls);
+  const text = nodeText(node, apiCalls, facts);
+  const gate = info.gate ? GATE : { body: {}, ring: {}, iconBg: {} };
   return {
-    iconBg: { fill: info.color, fillOpacity: 0.12 },
+    body: gate.body,
+    ring: gate.ring,
+    iconBg: { fill: info.color, fillOpacity: 0.12, ...gate.iconBg },
     icon: { d: info.icon, stroke: info.color },
     kind: { text: text.kind, fill: info.color },
     title: { text: text.title },
@@ -104,13 +121,13 @@ export function nodePorts(type) {
 }
 
 /** The metadata of a new node cell for a blueprint node. */
-export function nodeCell(node, position, apiCalls) {
+export function nodeCell(node, position, apiCalls, facts = {}) {
   return {
     shape: "wb-node",
     x: position.x,
     y: position.y,
     data: { node },
-    attrs: nodeAttrs(node, apiCalls),
+    attrs: nodeAttrs(node, apiCalls, facts),
     ports: nodePorts(node.type),
   };
 }
@@ -121,6 +138,7 @@ export function edgeAppearance(kind, label) {
   return {
     attrs: { line: { stroke: style.stroke, strokeDasharray: style.dash || null } },
     labels: text ? [edgeLabel(text, style.stroke)] : [],
+    ...(isFanOutKind(kind) ? FANNED : ORTH),
   };
 }
 
