@@ -52,6 +52,16 @@ class OrderSummary(BaseModel):
     child_index: int | None = None
 
 
+class ChildCounts(BaseModel):
+    """How far a for_each/sub_blueprint node's child orders are (`total`: the items)."""
+
+    total: int
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    active: int = 0
+
+
 class OrderPublic(OrderSummary):
     input: dict[str, Any]
     vars: dict[str, Any]
@@ -59,6 +69,8 @@ class OrderPublic(OrderSummary):
     error: dict[str, Any] | None
     branches: dict[str, Any] | None = Field(
         default=None, description="inside a parallel: each branch's position and state")
+    children: dict[str, ChildCounts] = Field(
+        default_factory=dict, description="by for_each/sub_blueprint node: its child orders")
     steps: list[StepRunPublic] = Field(default_factory=list)
 
 

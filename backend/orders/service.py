@@ -25,6 +25,7 @@ from backend.orders.models import ACTIVE_STATES, FINAL_STATES, Order, OrderState
 from backend.orders.schemas import (
     CancelAnswer,
     CancelRequest,
+    ChildCounts,
     OrderFilter,
     OrderPublic,
     OrderSummary,
@@ -42,9 +43,10 @@ def summary(order: Order) -> OrderSummary:
                                                             "parent": order.parent_id})
 
 
-def public(order: Order, steps: list[StepRun]) -> OrderPublic:
+def public(order: Order, steps: list[StepRun],
+           children: dict[str, ChildCounts] | None = None) -> OrderPublic:
     return OrderPublic.model_validate(order.model_dump() | {
-        "blueprint": order.blueprint_id, "parent": order.parent_id,
+        "blueprint": order.blueprint_id, "parent": order.parent_id, "children": children or {},
         "steps": [StepRunPublic.model_validate(step, from_attributes=True) for step in steps]})
 
 
@@ -106,9 +108,28 @@ async def get_order_row(session: AsyncSession, order_id: str) -> Order:
 async def get_order(*, session: AsyncSession, order_id: str) -> OrderPublic:
     """An order with its step runs, oldest first."""
     order = await get_order_row(session, order_id)
-    steps = await session.exec(select(StepRun).where(StepRun.order_pk == order.id)
-                               .order_by(col(StepRun.id)))
-    return public(order, list(steps))
+    steps = list(await session.exec(select(StepRun).where(StepRun.order_pk == order.id)
+                                    .order_by(col(StepRun.id))))
+    return public(order, steps, await _child_counts(session, order.id or 0, steps))
+
+
+async def _child_counts(session: AsyncSession, order_pk: int,
+                        steps: list[StepRun]) -> dict[str, ChildCounts]:
+    """Per node that started children: their states counted (one indexed query)."""
+    totals = {step.node: step.request["items"] for step in steps
+              if step.request and isinstance(step.request.get("items"), int)}
+    if not totals:
+        return {}
+    found: dict[str, dict[str, int]] = {node: {} for node in totals}
+    for node, state, count in await session.exec(
+            select(Order.parent_node, Order.state, func.count()).where(
+                Order.parent_pk == order_pk).group_by(Order.parent_node, Order.state)):
+        found.setdefault(node or "", {})[state] = count
+    return {node: ChildCounts(
+        total=totals.get(node, sum(counts.values())), completed=counts.get("completed", 0),
+        failed=counts.get("failed", 0), cancelled=counts.get("cancelled", 0),
+        active=sum(n for state, n in counts.items() if state in ACTIVE_STATES))
+        for node, counts in found.items()}
 
 
 def _filtered(query: Any, where: OrderFilter) -> Any:
@@ -215,7 +236,8 @@ async def send_signal(*, session: AsyncSession, redis: ArqRedis | None, order_id
         raise Conflict(f"Order {order_id!r} is {order.state}; it takes no signals.")
     session.add(Signal(order_pk=order.id or 0, name=name, payload=payload))
     await session.commit()
-    if redis is not None and order.state == OrderState.waiting:
+    # waiting, or inside a parallel with a branch waiting while another sleeps or retries
+    if redis is not None and order.state not in (OrderState.pending, OrderState.running):
         await enqueue_activation(redis, order.id or 0, None, lease_until=utcnow())
     return order
 

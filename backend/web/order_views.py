@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,7 +18,7 @@ from backend.engine.catalogue import NODE_TYPE_SPECS, catalogue_json
 from backend.errors import NotFound
 from backend.orders import service
 from backend.orders.models import FINAL_STATES, Order, OrderState
-from backend.orders.schemas import OrderFilter, OrderPublic, StepRunPublic
+from backend.orders.schemas import ChildCounts, OrderFilter, OrderPublic, StepRunPublic
 from backend.orders.stats import STATES
 
 FILTER_FIELDS = ("state", "blueprint", "version", "failed_node", "order_id", "parent", "test")
@@ -74,7 +73,6 @@ def list_query(params: Any) -> ListQuery:
 
 
 TYPE_NAMES = {spec.type: spec.title for spec in NODE_TYPE_SPECS}
-CHILD_TYPES = frozenset({"for_each", "sub_blueprint"})
 FAILED_SHOWN = 10
 
 
@@ -83,26 +81,21 @@ class ChildrenView:
     """A for_each/sub_blueprint step's children: how far they are, and the failed ones."""
 
     node: str
-    total: int
-    counts: dict[str, int]
+    counts: ChildCounts
     failed: list[tuple[int, str, str]]  # (index, order id, error message), the first few
     list_url: str
 
     @property
     def final(self) -> int:
-        return sum(self.counts.get(state, 0) for state in FINAL_STATES)
-
-    @property
-    def active(self) -> int:
-        return sum(n for state, n in self.counts.items() if state not in FINAL_STATES)
+        return self.counts.completed + self.failed_count
 
     @property
     def failed_count(self) -> int:
-        return self.counts.get(OrderState.failed, 0) + self.counts.get(OrderState.cancelled, 0)
+        return self.counts.failed + self.counts.cancelled
 
     @property
     def percent(self) -> int:
-        return int(100 * self.final / self.total) if self.total else 100
+        return int(100 * self.final / self.counts.total) if self.counts.total else 100
 
 
 @dataclass
@@ -129,6 +122,13 @@ class Timeline:
     definition: dict[str, Any] = field(default_factory=dict)
     children: dict[str, ChildrenView] = field(default_factory=dict)
     lanes: list[tuple[str, str, str]] = field(default_factory=list)  # (lane, node, state)
+
+    @property
+    def lanes_ahead(self) -> list[tuple[str, str, str]]:
+        """Live branches whose position no step run shows yet (a branch about to step)."""
+        last = {view.step.lane or "": view.step.node for view in self.steps}
+        return [(lane, node, state) for lane, node, state in self.lanes
+                if state != "arrived" and last.get(lane) != node]
 
     def children_at(self, index: int) -> ChildrenView | None:
         """The children's progress, shown on the latest step run of their node."""
@@ -174,28 +174,21 @@ def _node_index(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {node["id"]: node for node in definition.get("nodes", []) if "id" in node}
 
 
-async def _children(session: AsyncSession, order: OrderPublic,
-                    steps: list[StepView]) -> dict[str, ChildrenView]:
-    nodes = {view.step.node for view in steps if view.type in CHILD_TYPES}
-    if not nodes:
+async def _children(session: AsyncSession, order: OrderPublic) -> dict[str, ChildrenView]:
+    """The service's counts per node, with the first failed children of each."""
+    if not order.children:
         return {}
     pk = (await session.exec(select(Order.id).where(Order.order_id == order.order_id))).one()
-    counts: dict[str, dict[str, int]] = {node: {} for node in nodes}
-    for node, state, count in await session.exec(
-            select(Order.parent_node, Order.state, func.count()).where(Order.parent_pk == pk)
-            .group_by(Order.parent_node, Order.state)):
-        counts.setdefault(node or "", {})[state] = count
-    failed: dict[str, list[tuple[int, str, str]]] = {node: [] for node in nodes}
+    failed: dict[str, list[tuple[int, str, str]]] = {node: [] for node in order.children}
     for node, index, child_id, error in await session.exec(
             select(Order.parent_node, Order.child_index, Order.order_id, Order.error)
             .where(Order.parent_pk == pk, col(Order.state).in_(["failed", "cancelled"]))
-            .order_by(col(Order.child_index)).limit(FAILED_SHOWN * len(nodes))):
+            .order_by(col(Order.child_index)).limit(FAILED_SHOWN * len(order.children))):
         if node in failed and len(failed[node]) < FAILED_SHOWN:
             failed[node].append((index or 0, child_id, (error or {}).get("message", "cancelled")))
-    totals = {view.step.node: (view.step.request or {}).get("items") for view in steps}
     url = "/orders?" + urlencode({"parent": order.order_id})
-    return {node: ChildrenView(node, totals.get(node) or sum(counts[node].values()),
-                               counts[node], failed[node], url) for node in nodes}
+    return {node: ChildrenView(node, counts, failed[node], url)
+            for node, counts in order.children.items()}
 
 
 def _lanes(order: OrderPublic) -> list[tuple[str, str, str]]:
@@ -225,7 +218,7 @@ async def timeline(*, session: AsyncSession, order_id: str) -> Timeline:
     return Timeline(order=order, nodes=nodes, steps=steps, skipped=skipped,
                     waiting_for=nodes.get(waiting or "", {}).get("signal"), final=final,
                     open_step=failed[-1] if failed else None, definition=definition,
-                    children=await _children(session, order, steps), lanes=lanes)
+                    children=await _children(session, order), lanes=lanes)
 
 
 def graph_boot(definition: dict[str, Any], api_calls: list[Any]) -> dict[str, Any]:

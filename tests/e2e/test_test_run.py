@@ -100,3 +100,27 @@ async def test_a_waiting_run_takes_a_signal_from_the_tray(page: Page, server: st
     await expect(form).to_be_hidden()
     saved = page.locator("#run-tray .run-step[data-node=approval] .run-saved")
     await expect(saved).to_contain_text("<b>tray</b>")  # text, not markup
+
+
+async def test_a_multi_item_run_shows_its_children_and_branches(page: Page) -> None:
+    await open_editor(page, "returns-multi-item")  # the example, with its child blueprint
+    await start_run(page, mock=False)  # the sample input's three lines, on the demo services
+    await expect(page.locator("#run-tray [data-run-state]")).to_have_text("completed", timeout=30_000)
+    children = page.locator('#run-tray .run-children[data-children="each_line"]')
+    await expect(children).to_have_text("3 of 3 children done")
+    for node in ("each_line", "fan", "refund_lines", "comment_labels", "meet"):
+        await expect(page.locator(f"#run-tray .run-step[data-node={node}]").last).to_have_attribute(
+            "data-status", "completed")
+
+    await page.click("[data-run-link]")  # the parent's timeline: children linked, path drawn
+    await page.wait_for_selector("#order-graph[data-ready=true]")
+    progress = page.locator('[data-children="each_line"]')
+    await expect(progress).to_contain_text("3 of 3")
+    await expect(page.locator('#order-graph [data-cell-id="n:comment_labels"]')).to_have_attribute(
+        "data-status", "completed")
+    # start→each_line→fan, both branches out of fan and into meet, meet→done: every edge
+    await expect(page.locator('#order-graph .x6-edge[data-taken="true"]')).to_have_count(7)
+    await progress.locator(".children-all").click()
+    await expect(page.locator("#orders-table tbody tr")).to_have_count(3)
+    await page.locator("#orders-table tbody tr a").first.click()
+    await expect(page.locator("[data-parent-link]")).to_be_visible()

@@ -122,3 +122,22 @@ async def test_a_failing_branch_without_a_failed_edge_fails_the_order(
     order = await get_order("o-fail")
     assert order["state"] == "failed"
     assert order["error"]["node"] == "a"
+
+
+async def test_a_signal_reaches_its_branch_while_the_other_branch_sleeps(
+        published, create_order, get_order, run_worker, live_client):
+    await published(forked(
+        "sig-nap", [node("approve", "wait_signal", signal="approved", save={"a": "signal.by"})],
+        [node("b", "sleep", duration="1h")], result="vars.a"))
+    await create_order("o-sig-nap", "sig-nap", {})
+    await run_worker()
+    assert (await get_order("o-sig-nap"))["state"] == "sleeping"  # the sleep decides the state
+
+    response = await live_client.post("/api/orders/o-sig-nap/signals/approved", json={"by": "bo"})
+    assert response.status_code == 202, response.text
+    await run_worker()
+    order = await get_order("o-sig-nap")
+    assert order["state"] == "sleeping"
+    assert order["vars"] == {"a": "bo"}
+    assert {lane["node"]: lane["state"] for lane in order["branches"].values()} == {
+        "meet": "arrived", "b": "sleeping"}

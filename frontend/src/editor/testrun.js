@@ -48,6 +48,13 @@ export function createTestRun(editor, root) {
     lit = [];
   }
 
+  /** Each live branch of a parallel, as a step-like { node, status }. */
+  function lanes(order) {
+    return Object.values(order.branches || {})
+      .filter((lane) => lane.state !== "forked" && lane.state !== "arrived")
+      .map((lane) => ({ node: lane.node, status: lane.state }));
+  }
+
   function light(steps, final) {
     clearLights();
     const last = new Map();
@@ -78,8 +85,11 @@ export function createTestRun(editor, root) {
   }
 
   function showSignal(order) {
-    const waiting = order.state === "waiting";
-    const node = waiting ? editor.findNode(order.current_node) : null;
+    // waiting for a signal (on the main path or in a branch), not for child orders
+    const at = [order.current_node, ...lanes(order).filter((lane) => lane.status === "waiting").map((lane) => lane.node)];
+    const node = order.state === "waiting"
+      ? at.map((id) => editor.findNode(id)).find((cell) => cell?.getData()?.node?.signal) : null;
+    const waiting = Boolean(node);
     const name = node?.getData()?.node?.signal || "";
     if (waiting && signalForm.hidden) {
       signalForm.elements.name.value = name;
@@ -87,6 +97,26 @@ export function createTestRun(editor, root) {
       signalForm.querySelector("[data-signal-error]").textContent = "";
     }
     signalForm.hidden = !waiting;
+  }
+
+  /** A for_each/sub_blueprint's children, on its latest row: "12 of 50 done · 5 running". */
+  function showChildren(order) {
+    for (const [nodeId, counts] of Object.entries(order.children || {})) {
+      const rows = list.querySelectorAll(`.run-step[data-node="${CSS.escape(nodeId)}"]`);
+      const row = rows[rows.length - 1];
+      if (!row) continue;
+      const done = counts.completed + counts.failed + counts.cancelled;
+      const parts = [`${done} of ${counts.total} children done`];
+      if (counts.active) parts.push(`${counts.active} running`);
+      if (counts.failed) parts.push(`${counts.failed} failed`);
+      const line = document.createElement("a");
+      line.className = "run-children";
+      line.dataset.children = nodeId;
+      line.href = `/orders?parent=${encodeURIComponent(order.order_id)}`;
+      line.target = "_blank";
+      line.textContent = parts.join(" · ");
+      row.querySelector(".run-step-head").after(line);
+    }
   }
 
   /** Mark and unfold the node's latest row; false when the run has no step of that node. */
@@ -122,8 +152,9 @@ export function createTestRun(editor, root) {
     const order = result.data;
     const steps = order.steps || [];
     const final = FINAL.has(order.state);
-    showSkipped(light(steps, final));
+    showSkipped(light(final ? steps : [...steps, ...lanes(order)], final));
     list.replaceChildren(...steps.map((step, index) => stepRow(step, index, opened, (node) => editor.reveal({ node }))));
+    showChildren(order);
     if (focused) focusStep(focused, false);
     state.textContent = order.state;
     state.dataset.tone = tone(order.state);
