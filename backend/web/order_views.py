@@ -54,8 +54,8 @@ def list_query(params: Any) -> ListQuery:
     """The list's filter from a query string or form; bad fields are dropped and reported."""
     raw = {key: str(params.get(key, "")).strip() for key in FILTER_FIELDS}
     values: dict[str, Any] = {key: value for key, value in raw.items() if value and key != "test"}
-    if raw["test"] or not raw["parent"]:  # a parent's children: test runs or not, as it is
-        values["test"] = TEST_CHOICES.get(raw["test"], False)
+    # a parent's children are test runs when it is one: with `parent`, both unless chosen
+    values["test"] = None if raw["parent"] and not raw["test"] else TEST_CHOICES.get(raw["test"], False)
     if values.get("state") not in (None, *STATES):
         values.pop("state")
     errors = []
