@@ -163,7 +163,9 @@ class Runner:
             step_run = _step_run(walk, name, step, started, finished) if step.record else None
             if not await self._commit(walk.order.id or 0, walk.token, changes, step_run,
                                       signal_id):
-                walk.lost = True
+                # taken from us; unless by our own end (a stopped branch's step finishing
+                # after a sibling failed the order), which still wakes a parent
+                walk.lost = walk.finish is None
                 return
             outbox = [_finished_event(step, name, changes["state"])]
             if isinstance(step.outcome, AwaitChildren):

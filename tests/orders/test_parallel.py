@@ -141,3 +141,24 @@ async def test_a_signal_reaches_its_branch_while_the_other_branch_sleeps(
     assert order["vars"] == {"a": "bo"}
     assert {lane["node"]: lane["state"] for lane in order["branches"].values()} == {
         "meet": "arrived", "b": "sleeping"}
+
+
+async def test_a_child_failed_by_its_branch_wakes_its_parent_at_once(
+        api_call, gauge_server, published, gauge, allow_gauge, create_order, get_order,  # noqa: F811
+        run_worker):
+    await api_call(work_call(gauge_server, ms=10))
+    await api_call(work_call(gauge_server, ms=300) | {"id": "slow", "name": "slow"})
+    slow = node("b", "api_call", api_call="slow", args={"key": "'late'"},
+                save={"b": "response.body.label"})
+    await published(forked("split", [call("a", "broken")], [slow]))  # fails while b is out
+    await published({"id": "holder", "name": "holder", "nodes": [
+        node("start", "start"), node("kid", "sub_blueprint", blueprint="split"),
+        node("done", "end")], "edges": [edge("start", "kid"), edge("kid", "done")]})
+    gauge.failing.add("broken")
+    await create_order("o-holder", "holder", {})
+    await run_worker(**allow_gauge)  # a burst worker: it stops once nothing is queued
+
+    assert (await get_order("o-holder.kid.0"))["state"] == "failed"
+    order = await get_order("o-holder")
+    assert order["state"] == "failed"  # not left waiting for the sweeper
+    assert order["error"]["failed"][0]["order_id"] == "o-holder.kid.0"
