@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -105,9 +105,10 @@ async def browser() -> AsyncIterator[Browser]:
         await chromium.close()
 
 
-@pytest.fixture
-async def page(browser: Browser, server: str) -> AsyncIterator[Page]:
-    context = await browser.new_context(base_url=server, viewport={"width": 1440, "height": 900})
+@asynccontextmanager
+async def open_tab(browser: Browser, base_url: str) -> AsyncIterator[Page]:
+    """A fresh browser context on `base_url`; any uncaught error in its pages fails the test."""
+    context = await browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 900})
     context.set_default_timeout(10_000)
     tab = await context.new_page()
     errors: list[str] = []
@@ -115,6 +116,12 @@ async def page(browser: Browser, server: str) -> AsyncIterator[Page]:
     yield tab
     await context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+async def page(browser: Browser, server: str) -> AsyncIterator[Page]:
+    async with open_tab(browser, server) as tab:
+        yield tab
 
 
 @pytest.fixture

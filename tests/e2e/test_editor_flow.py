@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import _ensure_bundle, _free_port, _wait_healthy
+from tests.e2e.conftest import _ensure_bundle, _free_port, _wait_healthy, open_tab
 from tests.e2e.flows import chain, publish
 from tests.e2e.helpers import (
     connect,
@@ -201,14 +201,8 @@ def patched_server(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 async def patched_page(browser: Browser, patched_server: str) -> AsyncIterator[Page]:
-    context = await browser.new_context(base_url=patched_server, viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(10_000)
-    tab = await context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    yield tab
-    await context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    async with open_tab(browser, patched_server) as tab:
+        yield tab
 
 
 async def test_port_rules_follow_the_servers_catalogue(patched_page: Page,
