@@ -44,6 +44,7 @@ lint: setup
 
 bench: setup
 	$(VENV)/bin/python bench/engine.py
+	$(VENV)/bin/python bench/fan_out.py
 
 # A longer schemathesis run than the test suite's (FUZZ_EXAMPLES per operation, random seed).
 fuzz: setup
