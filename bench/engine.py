@@ -37,22 +37,22 @@ from sqlmodel import col, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend import db, embedded_redis, events  # noqa: E402
 from backend.api_calls.service import create_api_call  # noqa: E402
 from backend.blueprints.service import create_blueprint, publish  # noqa: E402
-from backend.config import Settings  # noqa: E402
+from backend.core import db, embedded_redis, events  # noqa: E402
+from backend.core.config import Settings  # noqa: E402
+from backend.core.queue import connect_redis, enqueue_activation  # noqa: E402
 from backend.engine.format import (
     ApiCallSpec,  # noqa: E402
     BlueprintDoc,  # noqa: E402
 )
 from backend.orders.models import Order, StepRun  # noqa: E402
 from backend.orders.service import create_order  # noqa: E402
-from backend.queue import connect_redis, enqueue_activation  # noqa: E402
 from backend.variables.service import put_variable  # noqa: E402
 
 console = Console()
 ROOT = Path(__file__).resolve().parents[1]
-WAYBILL = [sys.executable, "-m", "backend.cli"]
+WAYBILL = [sys.executable, "-m", "backend.app.cli"]
 
 
 def blueprint() -> BlueprintDoc:

@@ -29,7 +29,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backend import embedded_redis  # noqa: E402
+from backend.core import embedded_redis  # noqa: E402
 from bench.engine import ROOT, WAYBILL, _wait_port, start  # noqa: E402
 
 console = Console()

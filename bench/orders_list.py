@@ -43,8 +43,8 @@ from sqlalchemy import func, insert, select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backend.config import Settings, normalise_database_url  # noqa: E402
-from backend.main import create_app  # noqa: E402
+from backend.app.main import create_app  # noqa: E402
+from backend.core.config import Settings, normalise_database_url  # noqa: E402
 from backend.orders import stats  # noqa: E402
 from backend.orders.models import Order, StepRun  # noqa: E402
 from backend.orders.schemas import OrderFilter  # noqa: E402

@@ -18,11 +18,11 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from backend import db, embedded_redis
-from backend.config import Settings, normalise_database_url
+from backend.app.main import create_app
+from backend.app.worker import make_worker
+from backend.core import db, embedded_redis
+from backend.core.config import Settings, normalise_database_url
 from backend.demo.app import create_demo_app
-from backend.main import create_app
-from backend.worker import make_worker
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

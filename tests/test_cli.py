@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from backend.app.cli import app
 from backend.blueprints.files import EXAMPLES
-from backend.cli import app
-from backend.config import get_settings
+from backend.core.config import get_settings
 from backend.engine.format import BlueprintDoc
 from tests.blueprints.factories import api_call, blueprint, call, chain, end, linear, sleep, start
 

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Depends
 
 from backend.api import api_calls, blueprints, credentials, health, meta, orders, stats, variables, webhooks
-from backend.deps import require_admin
+from backend.app.deps import require_admin
 
 router = APIRouter()
 _protected = APIRouter(prefix="/api", dependencies=[Depends(require_admin)])

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, status
 from backend.api_calls import service
 from backend.api_calls.schemas import ApiCallList, ApiCallPublic
 from backend.api_calls.try_it import TryRequest, TryResult, try_api_call
-from backend.deps import SessionDep, SettingsDep
+from backend.app.deps import SessionDep, SettingsDep
 from backend.engine.format import ID_PATTERN, ApiCallSpec
 
 router = APIRouter(prefix="/api-calls", tags=["api calls"])

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel
 
+from backend.app.deps import SessionDep, StateDep
 from backend.blueprints import service
 from backend.blueprints.files import export_json
 from backend.blueprints.schemas import (
@@ -14,7 +15,6 @@ from backend.blueprints.schemas import (
     VersionPublic,
     VersionSummary,
 )
-from backend.deps import SessionDep, StateDep
 from backend.engine.format import ID_PATTERN, BlueprintDoc
 from backend.orders.schemas import OrderPublic, TestRunCreate
 from backend.orders.service import create_test_order, public

@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, status
 
+from backend.app.deps import SessionDep, SettingsDep
 from backend.credentials import service
 from backend.credentials.crypto import SecretBox
 from backend.credentials.schemas import CredentialCreate, CredentialList, CredentialPublic
-from backend.deps import SessionDep, SettingsDep
 from backend.engine.format import ID_PATTERN
 
 router = APIRouter(prefix="/credentials", tags=["credentials"])

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from backend.deps import SessionDep, require_metrics
+from backend.app.deps import SessionDep, require_metrics
 
 router = APIRouter(tags=["health"])
 

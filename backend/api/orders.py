@@ -6,9 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from backend import events
-from backend.deps import SessionDep, SettingsDep, StateDep
-from backend.errors import Conflict
+from backend.app.deps import SessionDep, SettingsDep, StateDep
+from backend.core import events
+from backend.core.errors import Conflict
 from backend.orders import service
 from backend.orders.schemas import (
     ORDER_ID_PATTERN,

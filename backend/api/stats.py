@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from backend.deps import SessionDep
+from backend.app.deps import SessionDep
 from backend.engine.format import ID_PATTERN
 from backend.orders.stats import OrderStats, order_stats
 

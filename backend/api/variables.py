@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel
 
-from backend.deps import SessionDep
+from backend.app.deps import SessionDep
 from backend.variables import service
 from backend.variables.service import NAME_PATTERN, VariablePublic, VariableValue
 

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Request, status
 
-from backend import auth
-from backend.deps import BearerDep, SessionDep, SettingsDep, StateDep
+from backend.app.deps import BearerDep, SessionDep, SettingsDep, StateDep
 from backend.engine.format import ID_PATTERN
 from backend.orders import service, webhooks
 from backend.orders.schemas import OrderPublic
+from backend.security import auth
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 

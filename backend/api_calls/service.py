@@ -12,11 +12,11 @@ from backend.api_calls.models import ApiCall
 from backend.api_calls.schemas import ApiCallPublic
 from backend.blueprints.graph import TEMPLATE_SCOPE
 from backend.blueprints.usage import blueprints_using
+from backend.core.db import insert_new, utcnow
+from backend.core.errors import Conflict, Invalid, NotFound
 from backend.credentials.models import Credential
-from backend.db import insert_new, utcnow
 from backend.engine import expressions
 from backend.engine.format import ApiCallSpec
-from backend.errors import Conflict, Invalid, NotFound
 
 
 def to_public(row: ApiCall) -> ApiCallPublic:

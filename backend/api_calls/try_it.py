@@ -16,13 +16,13 @@ from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.api_calls.service import get_row, spec_of
-from backend.config import Settings
+from backend.core.config import Settings
+from backend.core.errors import NotFound
 from backend.credentials.crypto import SecretBox
 from backend.credentials.service import open_secret
 from backend.engine.errors import StepError
 from backend.engine.expressions import ExpressionError
 from backend.engine.format import ApiCallSpec, Node, Strict
-from backend.errors import NotFound
 from backend.orders.executor import CredentialValue, Executor
 from backend.orders.outbound import make_caller
 from backend.variables.service import as_scope

@@ -13,7 +13,7 @@ from backend.api_calls.service import template_problems
 from backend.blueprints.files import export_json, import_file, read_api_calls, read_blueprint
 from backend.blueprints.graph import ChildBlueprint, validate
 from backend.blueprints.service import get_row, load_catalog
-from backend.errors import WaybillError
+from backend.core.errors import WaybillError
 
 
 async def validate_files(session: AsyncSession, files: list[Path], out: Console) -> int:

@@ -12,10 +12,10 @@ from backend.api_calls.models import ApiCall
 from backend.api_calls.service import create_api_call
 from backend.blueprints.schemas import BlueprintPublic
 from backend.blueprints.service import get_row, publish, save_draft
-from backend.config import Settings
+from backend.core.config import Settings
+from backend.core.errors import Invalid
+from backend.core.meta import get_meta, set_meta
 from backend.engine.format import ApiCallSpec, BlueprintDoc
-from backend.errors import Invalid
-from backend.meta import get_meta, set_meta
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "blueprints"
 

@@ -22,8 +22,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.blueprints.models import Blueprint, BlueprintVersion
+from backend.core.errors import Conflict, NotFound
 from backend.engine.walker import Plan
-from backend.errors import Conflict, NotFound
 
 CACHE_SIZE = 1024
 

@@ -23,10 +23,10 @@ from backend.blueprints.schemas import (
     VersionPublic,
     VersionSummary,
 )
-from backend.db import insert_new, utcnow
+from backend.core.db import insert_new, utcnow
+from backend.core.errors import Conflict, Invalid, NotFound
 from backend.engine.format import BlueprintDoc
 from backend.engine.functions import REGISTRY
-from backend.errors import Conflict, Invalid, NotFound
 from backend.orders.models import Order
 
 

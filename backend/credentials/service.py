@@ -9,11 +9,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.api_calls.models import ApiCall
 from backend.blueprints.models import Blueprint
+from backend.core.db import insert_new, utcnow
+from backend.core.errors import Conflict, Invalid, NotFound
 from backend.credentials.crypto import SecretBox
 from backend.credentials.models import Credential
 from backend.credentials.schemas import SECRET_FIELDS, CredentialCreate, CredentialPublic
-from backend.db import insert_new, utcnow
-from backend.errors import Conflict, Invalid, NotFound
 
 
 def to_public(row: Credential) -> CredentialPublic:

@@ -16,10 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from backend.core.errors import WaybillError, error_body
 from backend.demo import orders, returns, support
 from backend.demo.calls import AdminCall, DemoFailure, record_status
 from backend.demo.store import DemoStore
-from backend.errors import WaybillError, error_body
 
 
 async def _on_failure(request: Request, exc: DemoFailure) -> JSONResponse:

@@ -1,13 +1,13 @@
-"""Alembic environment: the app passes its own connection (see `backend.db.upgrade`)."""
+"""Alembic environment: the app passes its own connection (see `backend.core.db.upgrade`)."""
 
 from alembic import context
 from sqlmodel import SQLModel
 
-import backend.models  # noqa: F401  (registers every table on the metadata)
+import backend.app.models  # noqa: F401  (registers every table on the metadata)
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through backend.db.upgrade or `waybill db upgrade`")
+    raise RuntimeError("run migrations through backend.core.db.upgrade or `waybill db upgrade`")
 
 context.configure(
     connection=connection,

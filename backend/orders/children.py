@@ -28,15 +28,15 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend import metrics
 from backend.blueprints import plans
-from backend.db import utcnow
+from backend.core import metrics
+from backend.core.db import utcnow
+from backend.core.errors import WaybillError
+from backend.core.queue import enqueue_activation
 from backend.engine.errors import PermanentStepError
 from backend.engine.walker import ChildBatch, ChildProgress, ChildResult
-from backend.errors import WaybillError
 from backend.orders.models import ACTIVE_STATES, FINAL_STATES, Order, OrderState
 from backend.orders.writer import GroupWriter
-from backend.queue import enqueue_activation
 
 ORDERS = Order.__table__  # type: ignore[attr-defined]
 ORDER_ID_MAX = 200

@@ -7,11 +7,11 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.config import Settings
-from backend.errors import Invalid
+from backend.core.config import Settings
+from backend.core.errors import Invalid
+from backend.core.queue import connect_redis
 from backend.orders.schemas import ReprocessAnswer, ReprocessRequest
 from backend.orders.service import reprocess as reprocess_orders
-from backend.queue import connect_redis
 
 
 async def reprocess(session: AsyncSession, settings: Settings, ids: list[str] | None,

@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.config import Settings
-from backend.db import utcnow
+from backend.core.config import Settings
+from backend.core.db import utcnow
+from backend.core.queue import enqueue_activation
 from backend.orders.models import Order, OrderState
 from backend.orders.runner import Runner
 from backend.orders.service import due_orders
-from backend.queue import enqueue_activation
 
 log = logging.getLogger(__name__)
 BATCH_LOCK = "waybill:batch-lock"

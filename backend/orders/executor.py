@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from backend.db import utcnow
+from backend.core.db import utcnow
 from backend.engine import expressions
 from backend.engine.errors import PermanentStepError, StepError, classify
 from backend.engine.format import ApiCallSpec, Node, RetryPolicy

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
-from backend.db import JSONType, UTCDateTime, utcnow
+from backend.core.db import JSONType, UTCDateTime, utcnow
 
 
 class OrderState(StrEnum):

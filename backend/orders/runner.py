@@ -23,13 +23,14 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend import events, metrics
 from backend.api_calls.service import all_specs
 from backend.blueprints import plans
-from backend.config import Settings
+from backend.core import events, metrics
+from backend.core.config import Settings
+from backend.core.db import utcnow
+from backend.core.queue import enqueue_activation
 from backend.credentials.crypto import SecretBox
 from backend.credentials.models import Credential
-from backend.db import utcnow
 from backend.engine.branches import LIVE, ROOT, Applied, Lane, Lanes, apply
 from backend.engine.walker import Advance, AwaitChildren, Finish, OrderView, Plan, Step, take_step
 from backend.orders import checkpoints
@@ -38,7 +39,6 @@ from backend.orders.executor import CredentialValue, Executor
 from backend.orders.models import Order, OrderState, Signal
 from backend.orders.outbound import HttpCaller
 from backend.orders.writer import GroupWriter
-from backend.queue import enqueue_activation
 from backend.variables.service import as_scope
 
 CONTEXT_TTL_S = 1.0

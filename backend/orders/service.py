@@ -13,13 +13,14 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend import events, metrics
 from backend.blueprints import plans
 from backend.blueprints.service import check, get_row
-from backend.config import Settings
-from backend.db import insert_new, utcnow
+from backend.core import events, metrics
+from backend.core.config import Settings
+from backend.core.db import insert_new, utcnow
+from backend.core.errors import Conflict, Invalid, NotFound
+from backend.core.queue import DEFER_HORIZON, enqueue_activation
 from backend.engine.format import BlueprintDoc
-from backend.errors import Conflict, Invalid, NotFound
 from backend.orders.children import wake_parent
 from backend.orders.models import ACTIVE_STATES, FINAL_STATES, Order, OrderState, Signal, StepRun
 from backend.orders.schemas import (
@@ -33,7 +34,6 @@ from backend.orders.schemas import (
     ReprocessRequest,
     StepRunPublic,
 )
-from backend.queue import DEFER_HORIZON, enqueue_activation
 
 MAX_LIST = 200
 

@@ -24,7 +24,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.db import utcnow
+from backend.core.db import utcnow
 from backend.orders.models import Order, OrderState, StepRun
 from backend.orders.schemas import OrderFilter
 from backend.orders.service import _filtered

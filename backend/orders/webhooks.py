@@ -28,15 +28,15 @@ from arq.connections import ArqRedis
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.blueprints import plans
-from backend.config import Settings
+from backend.core.config import Settings
+from backend.core.errors import Conflict, Invalid, NotFound, Unauthorized, WaybillError
 from backend.credentials.crypto import SecretBox
 from backend.credentials.service import open_secret
 from backend.engine.functions import get
-from backend.errors import Conflict, Invalid, NotFound, Unauthorized, WaybillError
-from backend.limits import json_problem
 from backend.orders.models import Order
 from backend.orders.schemas import ORDER_ID_PATTERN
 from backend.orders.service import create_order, get_order_row
+from backend.security.limits import json_problem
 
 TOLERANCE_S = 300
 NEEDS_AUTH = ("This webhook needs the admin token as a bearer token (or configure the "

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend import db
+from backend.core import db
 
 Write = Callable[[AsyncSession], Awaitable[Any]]
 

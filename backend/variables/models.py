@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from backend.db import JSONType, UTCDateTime, utcnow
+from backend.core.db import JSONType, UTCDateTime, utcnow
 
 
 class Variable(SQLModel, table=True):

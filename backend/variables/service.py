@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.db import utcnow
-from backend.errors import NotFound
+from backend.core.db import utcnow
+from backend.core.errors import NotFound
 from backend.variables.models import Variable
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"

@@ -1,7 +1,7 @@
 """Log in with the admin token (only when one is set), log out (with the session's CSRF token).
 
-Logging in makes a server-side session (see `backend.auth`); logging out revokes it, so the
-old cookie stops working for pages and the API alike."""
+Logging in makes a server-side session (see `backend.security.auth`); logging out revokes it,
+so the old cookie stops working for pages and the API alike."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from backend import auth
-from backend.deps import SettingsDep, StateDep
-from backend.errors import Forbidden
+from backend.app.deps import SettingsDep, StateDep
+from backend.core.errors import Forbidden
+from backend.security import auth
 from backend.web.templating import templates
 
 router = APIRouter()

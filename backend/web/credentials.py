@@ -8,12 +8,12 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter, ValidationError
 
+from backend.app.deps import SessionDep, SettingsDep
+from backend.core.errors import NotFound, WaybillError
 from backend.credentials import service
 from backend.credentials.crypto import SecretBox
 from backend.credentials.schemas import SECRET_FIELDS, CredentialCreate
-from backend.deps import SessionDep, SettingsDep
 from backend.engine.format import ID_PATTERN
-from backend.errors import NotFound, WaybillError
 from backend.web.templating import page
 
 router = APIRouter(prefix="/credentials")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from backend.deps import SessionDep
+from backend.app.deps import SessionDep
 from backend.orders.stats import order_stats
 from backend.web.templating import is_htmx, templates
 

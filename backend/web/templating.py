@@ -46,7 +46,7 @@ def go_to(request: Request, url: str) -> Response:
 
 def csrf_token(request: Request) -> str:
     """The CSRF token of this request's session ("" when not logged in or no token is set)."""
-    from backend import auth
+    from backend.security import auth
 
     settings = request.app.state.settings
     session = auth.checked_session(request)  # pages behind the login looked it up already

@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from backend.deps import SessionDep
-from backend.errors import WaybillError
+from backend.app.deps import SessionDep
+from backend.core.errors import WaybillError
 from backend.variables import service
 from backend.variables.service import NAME_PATTERN
 from backend.web.templating import page

@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from backend.config import Settings
-from backend.main import create_app
+from backend.app.main import create_app
+from backend.core.config import Settings
 from tests.api.helpers import assert_error
 
 TOKEN = "t0ken-for-tests"

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from backend.db import utcnow
-from backend.main import create_app
+from backend.app.main import create_app
+from backend.core.db import utcnow
 
 ADMIN = "s3cret-admin"
 

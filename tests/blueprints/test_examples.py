@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from backend.blueprints.files import EXAMPLES, import_file, load_examples_once, read_api_calls
-from backend.config import Settings
+from backend.core.config import Settings
 from backend.engine.format import BlueprintDoc
 from tests.api.helpers import expect
 

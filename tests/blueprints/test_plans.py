@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from backend.blueprints import plans
-from backend.errors import Conflict, NotFound
+from backend.core.errors import Conflict, NotFound
 from tests.blueprints.factories import blueprint, chain, end, start
 
 

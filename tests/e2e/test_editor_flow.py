@@ -175,7 +175,7 @@ import sys
 from backend.engine.catalogue import NODE_TYPES
 NODE_TYPES["wait_signal"].out = ["next"]
 NODE_TYPES["sleep"].fan_out = "next"
-from backend.cli import app
+from backend.app.cli import app
 app(["web", "--port", sys.argv[1]])
 """
 

@@ -14,10 +14,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from backend.blueprints.files import EXAMPLES, import_file
-from backend.config import Settings
+from backend.core.config import Settings
+from backend.core.queue import connect_redis
 from backend.orders.outbound import HttpCaller, OutboundPolicy, make_client
 from backend.orders.runner import Runner
-from backend.queue import connect_redis
 from tests.conftest import served
 
 Json = dict[str, Any]

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import uvicorn
 
-from backend import embedded_redis, events
+from backend.core import embedded_redis, events
 from backend.orders import service
 from tests.orders.builders import demo_call, linear, node
 

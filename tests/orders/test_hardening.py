@@ -15,10 +15,10 @@ from redis.asyncio import Redis
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from backend.app.worker import make_worker
+from backend.core.queue import QUEUE, enqueue_activation, job_id
 from backend.orders.dispatch import sweep
 from backend.orders.models import Order
-from backend.queue import QUEUE, enqueue_activation, job_id
-from backend.worker import make_worker
 from tests.conftest import served
 from tests.orders.builders import demo_call, linear, node, step_runs
 from tests.orders.conftest import ECHO_LOG, _echo

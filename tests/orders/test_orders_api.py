@@ -6,9 +6,9 @@ import pytest
 from sqlmodel import select
 
 from backend.blueprints.models import BlueprintVersion
+from backend.core.queue import QUEUE
 from backend.orders.dispatch import sweep
 from backend.orders.models import Order
-from backend.queue import QUEUE
 from tests.orders.builders import demo_call, linear, node, step_runs
 
 RETURN = {"ticket_id": "T-1", "country": "US", "order_id": "ORD-1"}

@@ -3,7 +3,7 @@
 
 import pytest
 
-from backend import embedded_redis
+from backend.core import embedded_redis
 from tests.orders.builders import FAST_RETRY, linear, node, step_runs
 
 

@@ -261,7 +261,7 @@ async def test_a_redirect_within_the_origin_keeps_the_credential():
 
 @pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
 async def test_a_refused_connection_says_so(transport):
-    from backend.embedded_redis import free_port
+    from backend.core.embedded_redis import free_port
     from backend.orders.outbound import make_caller
 
     port = free_port()

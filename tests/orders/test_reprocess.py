@@ -154,7 +154,7 @@ async def test_the_cli_reprocesses_by_filter(failed_orders, live_settings, get_o
     env = dict(os.environ, DATABASE_URL=live_settings.database_url,
                REDIS_URL=live_settings.redis_url, SECRET_KEY="test-secret-key",
                LOAD_EXAMPLES="false", DATA_DIR=str(live_settings.data_dir))
-    command = [sys.executable, "-m", "backend.cli", "orders", "reprocess", "--state", "failed",
+    command = [sys.executable, "-m", "backend.app.cli", "orders", "reprocess", "--state", "failed",
                "--blueprint", "re-bp"]
 
     async def waybill(*extra):

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import col
 
-from backend.db import utcnow
+from backend.core.db import utcnow
 from backend.orders import stats
 from backend.orders.models import Order, StepRun
 from tests.orders.builders import FAST_RETRY, demo_call, linear, node

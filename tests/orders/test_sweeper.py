@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col
 
-from backend.db import utcnow
+from backend.core.db import utcnow
+from backend.core.queue import QUEUE, enqueue_activation, job_id
 from backend.orders.dispatch import sweep
 from backend.orders.models import Order
-from backend.queue import QUEUE, enqueue_activation, job_id
 from tests.orders.builders import demo_call, linear, node, step_runs
 
 

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from backend.main import create_app
+from backend.app.main import create_app
+from backend.core.queue import QUEUE
 from backend.orders import webhooks
 from backend.orders.dispatch import run_batch
-from backend.queue import QUEUE
 from tests.orders.builders import demo_call, linear, node
 
 HOOK_SECRET = "whsec-0123456789abcdef"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from backend.embedded_redis import free_port
+from backend.core.embedded_redis import free_port
 from tests.system.test_processes import _stop
 
 BIN = Path(sys.executable).parent

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from backend.embedded_redis import free_port
+from backend.core.embedded_redis import free_port
 from tests.orders.builders import demo_call, linear, node
 
 WAYBILL = str(Path(sys.executable).parent / "waybill")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import backend.db
+import backend.core.db
 from sqlalchemy.dialects import postgresql
 revision = '0001'
 down_revision = None
@@ -23,8 +23,8 @@ def upgrade() -> None:
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('definition', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
-    sa.Column('created_at', backend.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('app_meta',
@@ -38,8 +38,8 @@ def upgrade() -> None:
     sa.Column('draft', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
     sa.Column('latest_version', sa.Integer(), nullable=True),
     sa.Column('errors', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
-    sa.Column('created_at', backend.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('credentials',
@@ -48,8 +48,8 @@ def upgrade() -> None:
     sa.Column('type', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('meta', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
     sa.Column('secret', sa.Text(), nullable=False),
-    sa.Column('created_at', backend.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('orders',
@@ -69,11 +69,11 @@ def upgrade() -> None:
     sa.Column('current_node', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('attempt', sa.Integer(), nullable=False),
     sa.Column('failed_node', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('wake_at', backend.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('wake_at', backend.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('lease_owner', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('lease_until', backend.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', backend.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('lease_until', backend.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('order_id')
     )
@@ -87,14 +87,14 @@ def upgrade() -> None:
     op.create_table('variables',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('value', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
-    sa.Column('updated_at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
     op.create_table('blueprint_versions',
     sa.Column('blueprint_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('definition', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
-    sa.Column('created_at', backend.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['blueprint_id'], ['blueprints.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('blueprint_id', 'version')
     )
@@ -103,8 +103,8 @@ def upgrade() -> None:
     sa.Column('order_pk', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
-    sa.Column('created_at', backend.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('consumed_at', backend.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('consumed_at', backend.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['order_pk'], ['orders.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -117,8 +117,8 @@ def upgrade() -> None:
     sa.Column('node', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('attempt', sa.Integer(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('started_at', backend.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', backend.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', backend.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', backend.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('request', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
     sa.Column('response', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
     sa.Column('saved', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),

@@ -16,7 +16,7 @@ Measured at 1,000,000 orders on SQLite (bench/orders_list.py):
   `updated_at` (partial or not) would make every step's UPDATE a non-HOT update.
 - `ix_orders_order_id_pattern` (PostgreSQL): the list's "order id starts with" filter is a
   LIKE 'prefix%', which a plain index serves only under the C collation. (SQLite needs
-  `PRAGMA case_sensitive_like = ON` on its connections for the same, see backend/db.py.)
+  `PRAGMA case_sensitive_like = ON` on its connections for the same, see backend/core/db.py.)
 """
 
 import sqlalchemy as sa

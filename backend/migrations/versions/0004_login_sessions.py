@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import backend.db
+import backend.core.db
 
 revision = "0004"
 down_revision = "0003"
@@ -27,9 +27,9 @@ def upgrade() -> None:
     op.create_table(
         "sessions",
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("created_at", backend.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", backend.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", backend.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", backend.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", backend.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", backend.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("token_hash"),
         if_not_exists=True,
     )

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import backend.db
+import backend.core.db
 
 revision = "0005"
 down_revision = "0004"
@@ -26,7 +26,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("orders") as batch:
-        batch.add_column(sa.Column("entered_at", backend.db.UTCDateTime(timezone=True),
+        batch.add_column(sa.Column("entered_at", backend.core.db.UTCDateTime(timezone=True),
                                    nullable=True))
         batch.add_column(sa.Column("parent_pk", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("parent_id", sqlmodel.sql.sqltypes.AutoString(length=200),
@@ -34,7 +34,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("parent_node", sqlmodel.sql.sqltypes.AutoString(length=64),
                                    nullable=True))
         batch.add_column(sa.Column("child_index", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("branches", backend.db.JSONType, nullable=True))
+        batch.add_column(sa.Column("branches", backend.core.db.JSONType, nullable=True))
         batch.create_foreign_key("fk_orders_parent_pk", "orders", ["parent_pk"], ["id"],
                                  ondelete="CASCADE")
         batch.create_index("ix_orders_children", ["parent_pk", "parent_node", "child_index"])

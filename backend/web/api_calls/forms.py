@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from backend.core.errors import WaybillError
 from backend.engine.format import DEFAULT_IDEMPOTENCY_KEY, ApiCallSpec
-from backend.errors import WaybillError
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 RETRY_FIELDS = ("max_attempts", "initial_s", "backoff", "max_s")

@@ -14,13 +14,13 @@ from sqlmodel import select
 
 from backend.api_calls import service
 from backend.api_calls.try_it import TryRequest, try_api_call
+from backend.app.deps import SessionDep, SettingsDep
 from backend.blueprints.models import Blueprint, BlueprintVersion
 from backend.blueprints.usage import blueprints_using
+from backend.core.errors import NotFound, WaybillError
 from backend.credentials.service import list_credentials
-from backend.deps import SessionDep, SettingsDep
 from backend.engine.format import ID_PATTERN, ApiCallSpec
-from backend.errors import NotFound, WaybillError
-from backend.web.api_call_forms import (
+from backend.web.api_calls.forms import (
     METHODS,
     ApiCallForm,
     add_service_errors,
@@ -28,7 +28,7 @@ from backend.web.api_call_forms import (
     from_spec,
     to_spec,
 )
-from backend.web.blueprint_panels import args_read_by
+from backend.web.blueprints.panels import args_read_by
 from backend.web.templating import go_to, page
 
 router = APIRouter(prefix="/api-calls")

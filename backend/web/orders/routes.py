@@ -14,16 +14,16 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlmodel import col, select
 
-from backend import events
 from backend.api_calls.service import list_api_calls
+from backend.app.deps import SessionDep, StateDep
 from backend.blueprints.models import Blueprint
-from backend.deps import SessionDep, StateDep
-from backend.errors import WaybillError
+from backend.core import events
+from backend.core.errors import WaybillError
 from backend.orders import service, stats
 from backend.orders.schemas import ORDER_ID_PATTERN, ReprocessRequest
-from backend.web import bulk
 from backend.web.live import order_changes
-from backend.web.order_views import PAGE_SIZE, graph_boot, list_query, timeline
+from backend.web.orders import bulk
+from backend.web.orders.views import PAGE_SIZE, graph_boot, list_query, timeline
 from backend.web.templating import is_htmx, page
 
 router = APIRouter(prefix="/orders")

@@ -9,10 +9,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend import auth
-from backend.config import Settings
-from backend.errors import Unauthorized
-from backend.state import AppState
+from backend.app.state import AppState
+from backend.core.config import Settings
+from backend.core.errors import Unauthorized
+from backend.security import auth
 
 
 def get_state(request: Request) -> AppState:

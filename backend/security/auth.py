@@ -2,10 +2,11 @@
 get a session cookie, and every unsafe request made with that cookie must carry the session's
 CSRF token (`X-CSRF-Token`; the logout form sends it as the `csrf_token` field).
 
-Sessions live on the server. Logging in makes a `sessions` row (`backend.login_sessions`)
-that holds only the SHA-256 of a random token; the cookie (HttpOnly, SameSite=Lax, Secure
-when the request came over https) carries `<token>.<signature>`, an HMAC with SECRET_KEY and
-ADMIN_TOKEN, so changing either ends every session. Every request with the cookie checks
+Sessions live on the server. Logging in makes a `sessions` row
+(`backend.security.login_sessions`) that holds only the SHA-256 of a random token; the cookie
+(HttpOnly, SameSite=Lax, Secure when the request came over https) carries
+`<token>.<signature>`, an HMAC with SECRET_KEY and ADMIN_TOKEN, so changing either ends
+every session. Every request with the cookie checks
 that its row exists, is not revoked and has not expired (7 days); logging out revokes the
 row, so the cookie stops working everywhere at once. The CSRF token is an HMAC of the cookie.
 """
@@ -22,9 +23,9 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.config import Settings
-from backend.db import utcnow
-from backend.login_sessions import LoginSession
+from backend.core.config import Settings
+from backend.core.db import utcnow
+from backend.security.login_sessions import LoginSession
 
 COOKIE = "waybill_session"
 SESSION_S = 7 * 86_400

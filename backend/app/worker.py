@@ -11,14 +11,9 @@ from arq.utils import timestamp_ms
 from arq.worker import Worker, func
 from redis.asyncio import Redis
 
-from backend import db
-from backend.config import Settings, get_settings
-from backend.engine import expressions, functions
-from backend.orders.dispatch import batch_loop, sweep, sweep_loop
-from backend.orders.outbound import make_caller
-from backend.orders.runner import Runner
-from backend.orders.tasks import activate_order
-from backend.queue import (
+from backend.core import db
+from backend.core.config import Settings, get_settings
+from backend.core.queue import (
     ACTIVATE,
     QUEUE,
     WAKE_CHANNEL,
@@ -27,6 +22,11 @@ from backend.queue import (
     redis_settings,
     serialize,
 )
+from backend.engine import expressions, functions
+from backend.orders.dispatch import batch_loop, sweep, sweep_loop
+from backend.orders.outbound import make_caller
+from backend.orders.runner import Runner
+from backend.orders.tasks import activate_order
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -59,7 +59,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 class WorkerSettings:
-    """For `arq backend.worker.WorkerSettings`; `waybill worker` adds the settings-driven parts."""
+    """For `arq backend.app.worker.WorkerSettings`; `waybill worker` adds the settings-driven parts."""
 
     functions = [func(activate_order, name=ACTIVATE, max_tries=1000)]
     queue_name = QUEUE

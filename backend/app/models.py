@@ -2,10 +2,10 @@
 
 from backend.api_calls.models import ApiCall
 from backend.blueprints.models import Blueprint, BlueprintVersion
+from backend.core.meta import AppMeta
 from backend.credentials.models import Credential
-from backend.login_sessions import LoginSession
-from backend.meta import AppMeta
 from backend.orders.models import Order, Signal, StepRun
+from backend.security.login_sessions import LoginSession
 from backend.variables.models import Variable
 
 __all__ = [

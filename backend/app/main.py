@@ -1,4 +1,4 @@
-"""The ASGI app: `backend.main:app`, or `create_app(settings)` in tests."""
+"""The ASGI app: `backend.app.main:app`, or `create_app(settings)` in tests."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from backend import api, web
-from backend.config import Settings, get_settings
-from backend.deps import LoginRequired, require_admin, require_docs
-from backend.errors import install_error_handlers
-from backend.limits import BodySizeLimit
-from backend.state import AppState
+from backend.app.deps import LoginRequired, require_admin, require_docs
+from backend.app.state import AppState
+from backend.core.config import Settings, get_settings
+from backend.core.errors import install_error_handlers
+from backend.security.limits import BodySizeLimit
 from backend.web.auth import login_redirect
 
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).resolve().parents[1] / "static"
 
 
 def _add_docs(app: FastAPI) -> None:
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def __getattr__(name: str) -> FastAPI:
-    # `backend.main:app` is built on first use so that importing this module reads no settings.
+    # `backend.app.main:app` is built on first use so that importing this module reads no settings.
     if name == "app":
         return create_app()
     raise AttributeError(name)

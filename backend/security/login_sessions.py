@@ -1,7 +1,7 @@
 """Login sessions: one row per login, so that logging out ends a session on the server.
 
-The cookie carries a random token (and a signature, see `backend.auth`); the row keeps only
-the SHA-256 of that token, so a copy of the database gives no working cookie.
+The cookie carries a random token (and a signature, see `backend.security.auth`); the row
+keeps only the SHA-256 of that token, so a copy of the database gives no working cookie.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from backend.db import UTCDateTime, utcnow
+from backend.core.db import UTCDateTime, utcnow
 
 
 class LoginSession(SQLModel, table=True):

@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.errors import error_body
+from backend.core.errors import error_body
 
 WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 TOO_DEEP = "the JSON is nested too deeply"

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.orders import service
 from backend.orders.schemas import CancelAnswer, CancelRequest, ReprocessAnswer, ReprocessRequest
-from backend.web.order_views import ListQuery
+from backend.web.orders.views import ListQuery
 
 MAX_SELECTED = 1000
 

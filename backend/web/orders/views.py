@@ -14,8 +14,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.blueprints import plans
+from backend.core.errors import NotFound
 from backend.engine.catalogue import NODE_TYPE_SPECS, catalogue_json
-from backend.errors import NotFound
 from backend.orders import service
 from backend.orders.models import FINAL_STATES, Order, OrderState
 from backend.orders.schemas import ChildCounts, OrderFilter, OrderPublic, StepRunPublic

@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from backend.api_calls.service import list_api_calls
+from backend.app.deps import SessionDep
 from backend.blueprints import service
-from backend.deps import SessionDep
+from backend.core.errors import Conflict, Invalid, NotFound
 from backend.engine.catalogue import catalogue_json
 from backend.engine.format import ID_PATTERN, BlueprintDoc
-from backend.errors import Conflict, Invalid, NotFound
-from backend.web.blueprint_panels import (
+from backend.web.blueprints.panels import (
     PanelInputError,
     blueprint_context,
     edge_context,

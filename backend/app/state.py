@@ -10,8 +10,8 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend import db
-from backend.config import Settings
+from backend.core import db
+from backend.core.config import Settings
 from backend.engine import expressions, functions
 
 
@@ -32,7 +32,7 @@ class AppState:
         state = cls(settings, engine, db.make_sessionmaker(engine))
         try:
             if settings.redis_url:
-                from backend.queue import connect_redis
+                from backend.core.queue import connect_redis
 
                 state.redis = await connect_redis(settings.redis_url)
             if settings.demo_url:

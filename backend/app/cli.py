@@ -15,8 +15,8 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
-from backend.config import Settings, get_settings, is_loopback
-from backend.errors import WaybillError
+from backend.core.config import Settings, get_settings, is_loopback
+from backend.core.errors import WaybillError
 
 app = typer.Typer(help="Waybill: visual workflow designer for order automation.",
                   no_args_is_help=True)
@@ -45,13 +45,13 @@ def web(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     import uvicorn
 
     _refuse_open_bind(host, get_settings())
-    uvicorn.run("backend.main:app", host=host, port=port, log_level="info")
+    uvicorn.run("backend.app.main:app", host=host, port=port, log_level="info")
 
 
 @app.command()
 def worker(burst: Annotated[bool, typer.Option(help="stop when the queue is empty")] = False) -> None:
     """Run an arq worker: order activations, the sweeper and the batch loop."""
-    from backend.worker import make_worker
+    from backend.app.worker import make_worker
 
     settings = get_settings()
     if not settings.redis_url:
@@ -63,7 +63,7 @@ def worker(burst: Annotated[bool, typer.Option(help="stop when the queue is empt
 @app.command()
 def dev(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     """Web + worker + embedded Redis (unless REDIS_URL) + demo services, stopped together."""
-    from backend import embedded_redis
+    from backend.core import embedded_redis
 
     settings = get_settings()
     _refuse_open_bind(host, settings)
@@ -73,7 +73,7 @@ def dev(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     if not settings.redis_url:
         redis_process, env["REDIS_URL"] = embedded_redis.start(settings.data_dir / "redis")
         children.append(redis_process)
-    waybill = [sys.executable, "-m", "backend.cli"]
+    waybill = [sys.executable, "-m", "backend.app.cli"]
     web_process = subprocess.Popen([*waybill, "web", "--host", host, "--port", str(port)], env=env)
     children.append(web_process)
     local = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
@@ -142,7 +142,7 @@ def _run(factory: Callable[..., Awaitable[T]], *args: object) -> T:
 
 
 async def _with_session(work: Callable[..., Awaitable[T]]) -> T:
-    from backend import db
+    from backend.core import db
 
     settings = get_settings()
     engine = db.make_engine(settings.resolved_database_url)

@@ -15,10 +15,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.api_calls.service import list_api_calls
 from backend.blueprints import plans
 from backend.blueprints.models import Blueprint
+from backend.core.errors import Conflict, NotFound
 from backend.engine import expressions, functions
 from backend.engine.catalogue import EDGE_KIND_SPECS, EDGE_KINDS, NODE_TYPES, NodeTypeSpec
 from backend.engine.format import ApiCallSpec, Edge, Node
-from backend.errors import Conflict, NotFound
 
 # What a child-running node offers its `save`: the children's results (and failures), or the
 # one child's result.

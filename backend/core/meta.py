@@ -8,7 +8,7 @@ from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.db import JSONType
+from backend.core.db import JSONType
 
 
 class AppMeta(SQLModel, table=True):
