@@ -42,14 +42,12 @@ from backend.engine.format import ApiCallSpec, BlueprintDoc, Edge, Node
 from backend.engine.structure import Structure, analyse
 
 BASE_SCOPE = frozenset({"input", "vars", "order", "variables", "error"})
-SAVE_SCOPE = {
-    "api_call": frozenset({"response"}),
-    "function": frozenset({"result"}),
-    "wait_signal": frozenset({"signal"}),
-    "for_each": frozenset({"results", "errors"}),
-    "sub_blueprint": frozenset({"result"}),
+SAVE_SCOPE = {  # what a node's `save` sees besides the base scope: its response, result, …
+    spec.type: frozenset(spec.saves_from) for spec in NODE_TYPE_SPECS if spec.saves_from
 }
-INPUT_SCOPE = {"for_each": frozenset({"item", "index"})}  # a child's `input`, per item
+INPUT_SCOPE = {  # what a child's `input` sees besides the base scope: a for_each's item, index
+    spec.type: frozenset(spec.input_from) for spec in NODE_TYPE_SPECS if spec.input_from
+}
 TEMPLATE_SCOPE = frozenset({"args", "input", "vars", "order", "node", "variables"})
 REQUIRED: dict[str, tuple[str, ...]] = {  # the catalogue's required fields, by node type
     spec.type: tuple(spec_field.name for spec_field in spec.fields if spec_field.required)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
+from backend.engine.catalogue import EDGE_KIND_SPECS
 from backend.web import formats
 
 BACKEND = Path(__file__).resolve().parents[1]
@@ -61,7 +64,32 @@ def live_updates(request: Request) -> bool:
     return getattr(state, "redis", None) is not None
 
 
+_MARKED = re.compile(r"`([^`]+)`|\[(\w+)\]")
+
+
+def marked(text: str | None) -> Markup:
+    """A catalogue text (a field's hint, a node type's note) as HTML: `code` in backticks,
+    an edge kind in brackets (`[true]`) as that kind's chip; everything else escaped."""
+    tones = {spec.kind: spec.tone for spec in EDGE_KIND_SPECS}
+    source = text or ""
+    parts: list[Markup] = []
+    last = 0
+    for match in _MARKED.finditer(source):
+        code, kind = match.groups()
+        parts.append(escape(source[last:match.start()]))
+        if code is not None:
+            parts.append(Markup("<code>{}</code>").format(code))
+        elif kind in tones:
+            parts.append(Markup('<span class="chip chip-{}">{}</span>').format(tones[kind], kind))
+        else:
+            parts.append(escape(match.group(0)))
+        last = match.end()
+    parts.append(escape(source[last:]))
+    return Markup("").join(parts)
+
+
 templates.env.globals["asset"] = asset
 templates.env.globals["live_updates"] = live_updates
 templates.env.globals["csrf_token"] = csrf_token
 templates.env.filters.update(formats.FILTERS)
+templates.env.filters["marked"] = marked

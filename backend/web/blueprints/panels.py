@@ -1,11 +1,12 @@
 """What the editor's config panel partials need: the node, edge or blueprint the browser sent
-(its unsaved state), the node type's catalogue entry (its fields), and the catalog of API
-calls, functions and child blueprints to choose from."""
+(its unsaved state), the node type's catalogue entry (its fields, each drawn by the macro of
+its kind, and its note), and the catalog of API calls, functions and child blueprints to
+choose from."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -17,12 +18,28 @@ from backend.blueprints import plans
 from backend.blueprints.models import Blueprint
 from backend.core.errors import Conflict, NotFound
 from backend.engine import expressions, functions
-from backend.engine.catalogue import EDGE_KIND_SPECS, EDGE_KINDS, NODE_TYPES, NodeTypeSpec
+from backend.engine.catalogue import (
+    EDGE_KIND_SPECS,
+    EDGE_KINDS,
+    NODE_TYPE_SPECS,
+    NODE_TYPES,
+    FieldSpec,
+    NodeTypeSpec,
+)
 from backend.engine.format import ApiCallSpec, Edge, Node
 
-# What a child-running node offers its `save`: the children's results (and failures), or the
-# one child's result.
-CHILD_OUTPUTS = {"for_each": ("results", "errors"), "sub_blueprint": ("result",)}
+
+def has_field(spec: NodeTypeSpec | None, kind: str) -> bool:
+    return spec is not None and any(spec_field.kind == kind for spec_field in spec.fields)
+
+
+# What a child-running node offers its `save` (the catalogue's `saves_from`): the children's
+# results (and failures), or the one child's result.
+CHILD_OUTPUTS = {spec.type: tuple(spec.saves_from)
+                 for spec in NODE_TYPE_SPECS if has_field(spec, "blueprint")}
+# The names a new map row's placeholder may read (the `_pair` route's `scope`).
+PAIR_SCOPES = frozenset({"input", "response"}).union(
+    *(spec.saves_from + spec.input_from for spec in NODE_TYPE_SPECS))
 
 
 class PanelInputError(ValueError):
@@ -109,8 +126,63 @@ async def chosen_child(*, session: AsyncSession, blueprint_id: str | None) -> Ch
                  inputs=inputs_of(schema if isinstance(schema, dict) else {}))
 
 
-def has_field(spec: NodeTypeSpec | None, kind: str) -> bool:
-    return spec is not None and any(field.kind == kind for field in spec.fields)
+@dataclass(frozen=True)
+class PanelField:
+    """A catalogue field as the node's panel draws it, with the macro of its kind."""
+
+    spec: FieldSpec
+    value: Any
+    hint: str  # the catalogue's, or what the choice made tells (the args an API call reads)
+    scope: str = "input"  # a map's: the name its rows' placeholders read
+    suggested: tuple[str, ...] = ()  # a map's keys still to fill (a call's args, a child's inputs)
+    suggested_values: tuple[str, ...] = ()  # a save's values still to keep (a child's results)
+
+
+@dataclass(frozen=True)
+class Alternatives:
+    """A type's consecutive alternative fields, of which one is used (a sleep's duration or
+    until): a toggle, the radio group `name`, shows the one `chosen`."""
+
+    name: str
+    label: str
+    fields: tuple[PanelField, ...] = ()
+    chosen: str = ""
+
+
+def map_scope(spec: NodeTypeSpec, name: str) -> str:
+    """What a map's expressions mostly read: a save its step's output, a child's input
+    the item (for_each) or the parent's input."""
+    if name == "save":
+        return (spec.saves_from or ["input"])[0]
+    if name == "input":
+        return (spec.input_from or ["input"])[0]
+    return "input"
+
+
+def panel_fields(node: Node, spec: NodeTypeSpec | None, *, hints: dict[str, str],
+                 suggested: dict[str, list[str]],
+                 suggested_values: dict[str, list[str]]) -> list[PanelField | Alternatives]:
+    """The node type's catalogue fields in order, alternatives grouped behind their toggle."""
+    if spec is None:
+        return []
+    shown: list[PanelField | Alternatives] = []
+    for spec_field in spec.fields:
+        one = PanelField(spec=spec_field, value=getattr(node, spec_field.name, None),
+                         hint=hints.get(spec_field.name, spec_field.hint),
+                         scope=map_scope(spec, spec_field.name),
+                         suggested=tuple(suggested.get(spec_field.name, ())),
+                         suggested_values=tuple(suggested_values.get(spec_field.name, ())))
+        last = shown[-1] if shown else None
+        if spec_field.alternative and isinstance(last, Alternatives):
+            shown[-1] = replace(last, fields=(*last.fields, one))
+        elif spec_field.alternative:
+            shown.append(Alternatives(name=f"{spec.type}_mode", label=f"{spec.title} mode",
+                                      fields=(one,)))
+        else:
+            shown.append(one)
+    return [replace(item, chosen=next((f.spec.name for f in item.fields if f.value),
+                                      item.fields[0].spec.name))
+            if isinstance(item, Alternatives) else item for item in shown]
 
 
 async def child_context(*, session: AsyncSession, node: Node, parent: str) -> dict[str, Any]:
@@ -133,18 +205,30 @@ async def node_context(*, session: AsyncSession, raw: str, parent: str = "") -> 
     spec = next((call for call in calls if call.id == node.api_call), None)
     catalog = functions.describe()
     chosen = next((fn for fn in catalog if fn["name"] == node.function), None)
-    hints: list[str] = []
-    if node.type == "api_call" and spec:
-        hints = args_read_by(spec)
-    elif node.type == "function" and chosen:
-        hints = list(chosen["params"])
+    reads: list[str] = []
+    hints: dict[str, str] = {}
+    if has_field(node_type, "api_call") and spec:
+        reads = args_read_by(spec)
+        if reads:
+            hints["args"] = f"the call reads {', '.join(reads)}"
+    elif has_field(node_type, "function") and chosen:
+        reads = list(chosen["params"])
     children = (await child_context(session=session, node=node, parent=parent)
                 if has_field(node_type, "blueprint") else {})
+    missing_args = [name for name in reads if name not in node.args]
+    save_suggestions = children.get("save_suggestions", [])
+    if save_suggestions and node_type:
+        save = next((f for f in node_type.fields if f.name == "save"), None)
+        if save:
+            hints["save"] = ": ".join(filter(None, [save.hint, "name what to keep"]))
+    fields = panel_fields(node, node_type, hints=hints,
+                          suggested={"args": missing_args,
+                                     "input": children.get("missing_inputs", [])},
+                          suggested_values={"save": save_suggestions})
     return {
-        "node": node, "node_type": node_type, "api_calls": calls, "spec": spec,
-        "functions": catalog, "chosen_function": chosen, "arg_hints": hints,
-        "missing_args": [name for name in hints if name not in node.args],
-        "retry_defaults": spec.retry if spec else None, **children,
+        "node": node, "node_type": node_type, "fields": fields, "api_calls": calls,
+        "spec": spec, "functions": catalog, "chosen_function": chosen, "arg_hints": reads,
+        "missing_args": missing_args, "retry_defaults": spec.retry if spec else None, **children,
     }
 
 

@@ -17,6 +17,7 @@ from backend.core.errors import Conflict, Invalid, NotFound
 from backend.engine.catalogue import catalogue_json
 from backend.engine.format import ID_PATTERN, BlueprintDoc
 from backend.web.blueprints.panels import (
+    PAIR_SCOPES,
     PanelInputError,
     blueprint_context,
     edge_context,
@@ -108,7 +109,7 @@ async def delete(request: Request, blueprint_id: BlueprintId, session: SessionDe
 @router.get("/_pair", response_class=HTMLResponse)
 async def pair_row(request: Request, field: str = "args", scope: str = "response") -> Response:
     field = field if field in {"args", "save", "input"} else "args"
-    scope = scope if scope in {"response", "result", "signal", "results", "item", "input"} else "response"
+    scope = scope if scope in PAIR_SCOPES else "response"
     return _page(request, "blueprints/_pair.html",
                  {"field": field, "key": "", "value": "", "scope": scope})
 

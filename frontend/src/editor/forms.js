@@ -66,9 +66,14 @@ export function readNodeForm(form, node) {
     setOrDrop(next, "tolerated_failures", countOrShare(String(data.get("tolerated_failures") ?? "").trim()));
   }
   if (has(form, "retry.enabled")) setOrDrop(next, "retry", readRetry(form));
-  const mode = data.get("sleep_mode");
-  if (mode === "duration") delete next.until;
-  if (mode === "until") delete next.duration;
+  // a toggle between alternative fields (a sleep's duration or until): only the chosen one is kept
+  for (const toggle of form.querySelectorAll("[data-alternatives]")) {
+    const chosen = toggle.querySelector("input[type=radio]:checked")?.value;
+    if (!chosen) continue;
+    for (const radio of toggle.querySelectorAll("input[type=radio]")) {
+      if (radio.value !== chosen) delete next[radio.value];
+    }
+  }
   return next;
 }
 
