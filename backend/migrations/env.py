@@ -7,7 +7,8 @@ import backend.app.models  # noqa: F401  (registers every table on the metadata)
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through backend.core.db.upgrade or `waybill db upgrade`")
+    raise RuntimeError("migrations run when `waybill web` or `waybill worker` starts "
+                       "(backend.core.db.upgrade); they are not run offline")
 
 context.configure(
     connection=connection,
