@@ -16,6 +16,7 @@ children    unknown_blueprint, unpublished_blueprint, child_input (the mapped `i
 parallels   parallel_without_join, join_shared, orphan_join, branch_crossing,
             parallel_write_conflict (two branches of one parallel save the same var);
             checked when there is no cycle, from `backend.engine.structure`
+input       unknown_input: `input.x` read where the input_schema's `properties` lack `x`
 dataflow    unsaved_var: a `vars.X` read at a node that is not saved on every path from
             start to it (what a node saves does not flow along its `failed` edge; after a
             join, a var is saved if what came before the parallel, or any one branch on
@@ -67,7 +68,8 @@ class Catalog:
 
 def validate(doc: BlueprintDoc, catalog: Catalog) -> list[Problem]:
     nodes = {node.id: node for node in doc.nodes}
-    problems = [*_node_problems(doc, nodes, catalog), *_edge_problems(doc, nodes)]
+    problems = [*_node_problems(doc, nodes, catalog), *_edge_problems(doc, nodes),
+                *_input_problems(doc, catalog)]
     graph = _graph(doc, nodes)
     problems += _reachability(doc, graph)
     cycles = _cycles(graph, start_of(doc))
@@ -147,6 +149,35 @@ def node_expressions(node: Node) -> Iterator[tuple[str, str, frozenset[str]]]:
     save_scope = BASE_SCOPE | SAVE_SCOPE.get(node.type, frozenset())
     for key, source in node.save.items():
         yield f"save.{key}", source, save_scope
+
+
+def declared_inputs(doc: BlueprintDoc) -> frozenset[str] | None:
+    """The input's property names, when the input_schema declares them (None: anything)."""
+    properties = doc.input_schema.get("properties")
+    return frozenset(properties) if isinstance(properties, dict) else None
+
+
+def _input_problems(doc: BlueprintDoc, catalog: Catalog) -> Iterator[Problem]:
+    """A read of `input.x` (in an expression, or in the templates of the API call a step
+    uses) where the input_schema declares its properties and `x` is not one of them."""
+    declared = declared_inputs(doc)
+    if declared is None:
+        return
+    for node in doc.nodes:
+        reads = {name for _, source, _ in node_expressions(node)
+                 if not expressions.parse_error(source)
+                 for name in expressions.reads_of(source, "input")}
+        spec = catalog.api_calls.get(node.api_call or "") if node.type == "api_call" else None
+        if spec is not None:
+            reads |= {name for source in api_call_templates(spec)
+                      for name in expressions.reads_of(source, "input", template=True)}
+        unknown = sorted(reads - declared)
+        if unknown:
+            names = ", ".join(f"input.{name}" for name in unknown)
+            known = ", ".join(sorted(declared)) or "none"
+            yield _problem("unknown_input", f"{names}: the input schema declares no such "
+                           f"propert{'y' if len(unknown) == 1 else 'ies'} (it has: {known}).",
+                           node.id)
 
 
 def _expression_problems(node: Node, catalog: Catalog) -> Iterator[Problem]:

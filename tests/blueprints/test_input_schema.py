@@ -1,0 +1,49 @@
+"""A read of `input.x` where the input_schema declares its properties and `x` is not one of
+them is a problem pinned on the node (expressions and the API call's templates alike)."""
+
+from __future__ import annotations
+
+from backend.blueprints.graph import validate
+from tests.blueprints.factories import (
+    blueprint,
+    call,
+    catalog,
+    condition,
+    doc,
+    edge,
+    end,
+    linear,
+    start,
+)
+
+SCHEMA = {"type": "object", "properties": {"ticket_id": {"type": "string"},
+                                           "country": {"type": "string"}}}
+
+
+def unknown_inputs(data: dict) -> list[tuple[str | None, str]]:
+    return [(p.node, p.message) for p in validate(doc(data), catalog())
+            if p.code == "unknown_input"]
+
+
+def test_an_undeclared_input_read_is_pinned_on_its_node() -> None:
+    nodes = [start(), condition("check", "input.countyr == 'US'"), end("yes"), end("no")]
+    edges = [edge("start", "check"), edge("check", "yes", "true"), edge("check", "no", "false")]
+    assert unknown_inputs(blueprint(nodes, edges, input_schema=SCHEMA)) == [
+        ("check", "input.countyr: the input schema declares no such property "
+                  "(it has: country, ticket_id).")]
+
+
+def test_declared_inputs_and_schemas_without_properties_pass() -> None:
+    reads = call("make", "create-return", args={"ticket_id": "input.ticket_id"},
+                 save={"where": "input.country"})
+    assert unknown_inputs(linear(reads, input_schema=SCHEMA | {
+        "properties": SCHEMA["properties"] | {"reason": {"type": "string"}}})) == []
+    assert unknown_inputs(linear(call("any", "plain", args={"x": "input.whatever"}))) == []
+
+
+def test_the_api_calls_templates_count_too() -> None:
+    # create-return's body renders `{{ input.reason }}`, which this schema does not declare
+    reads = call("make", "create-return", args={"ticket_id": "input.ticket_id"})
+    assert unknown_inputs(linear(reads, input_schema=SCHEMA)) == [
+        ("make", "input.reason: the input schema declares no such property "
+                 "(it has: country, ticket_id).")]
