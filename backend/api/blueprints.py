@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from backend.app.deps import SessionDep, StateDep
 from backend.blueprints import service
@@ -15,6 +15,7 @@ from backend.blueprints.schemas import (
     VersionPublic,
     VersionSummary,
 )
+from backend.blueprints.scope import NodeScope
 from backend.engine.format import ID_PATTERN, BlueprintDoc
 from backend.orders.schemas import OrderPublic, TestRunCreate
 from backend.orders.service import create_test_order, public
@@ -62,6 +63,26 @@ async def update_draft(blueprint_id: BlueprintId, doc: BlueprintDoc,
 @router.delete("/{blueprint_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_blueprint(blueprint_id: BlueprintId, session: SessionDep) -> None:
     await service.delete_blueprint(session=session, blueprint_id=blueprint_id)
+
+
+class ScopeRequest(BaseModel):
+    node: str = Field(max_length=64, description="the step whose expression is being written")
+    field: str | None = Field(default=None, max_length=200,
+                              description="which of its fields: `save.x`, `input.sku`, `args.a`…")
+    draft: BlueprintDoc | None = Field(default=None,
+                                       description="the draft as edited; the stored one if absent")
+
+
+@router.post("/{blueprint_id}/scope")
+async def node_scope(blueprint_id: BlueprintId, body: ScopeRequest,
+                     session: SessionDep) -> NodeScope:
+    """The names an expression may use at a step (and in one of its fields): the input's
+    properties, the vars saved on every path there (and, marked `maybe`, on some), `order`,
+    `variables`, `error` below a failed edge, what the field adds (`response.body.*` from a
+    recorded or mocked response, `result`, `item`…), and the functions with their docs. For
+    the editor's completion: it offers no name the validator would refuse."""
+    return await service.node_scope(session=session, blueprint_id=blueprint_id, node=body.node,
+                                    field=body.field, draft=body.draft)
 
 
 @router.post("/{blueprint_id}/publish", status_code=status.HTTP_201_CREATED)

@@ -346,6 +346,18 @@ def _dataflow(doc: BlueprintDoc, graph: nx.MultiDiGraph, nodes: dict[str, Node],
                            node_id)
 
 
+def saved_before_nodes(doc: BlueprintDoc) -> dict[str, frozenset[str]] | None:
+    """The vars saved on every path from start to each reachable node (what the dataflow
+    check holds reads to), or None when the graph has no single start or has a cycle."""
+    nodes = {node.id: node for node in doc.nodes}
+    graph = _graph(doc, nodes)
+    start = start_of(doc)
+    if start is None or sum(node.type == "start" for node in doc.nodes) != 1 \
+            or not nx.is_directed_acyclic_graph(graph):
+        return None
+    return _saved_before(doc, graph, nodes, analyse(doc))
+
+
 def _saved_before(doc: BlueprintDoc, graph: nx.MultiDiGraph, nodes: dict[str, Node],
                   structure: Structure) -> dict[str, frozenset[str]]:
     """What is saved on every path from start to each reachable node, in topological order;

@@ -23,11 +23,13 @@ from backend.blueprints.schemas import (
     VersionPublic,
     VersionSummary,
 )
+from backend.blueprints.scope import NodeScope, scope_at
 from backend.core.db import insert_new, utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.engine.format import BlueprintDoc
 from backend.engine.functions import REGISTRY
-from backend.orders.models import Order
+from backend.orders.models import Order, StepRun
+from backend.variables.service import as_scope
 
 
 async def load_catalog(*, session: AsyncSession) -> Catalog:
@@ -219,3 +221,38 @@ async def save_draft(*, session: AsyncSession, doc: BlueprintDoc) -> BlueprintPu
     if await session.get(Blueprint, doc.id) is None:
         return await create_blueprint(session=session, doc=doc)
     return await update_draft(session=session, blueprint_id=doc.id, doc=doc)
+
+
+RECENT_ORDERS = 200  # where the last recorded response of a step is looked for
+
+
+async def node_scope(*, session: AsyncSession, blueprint_id: str, node: str, field: str | None,
+                     draft: BlueprintDoc | None = None) -> NodeScope:
+    """The names an expression may use at `node` of the draft (the one given, e.g. with
+    unsaved edits, or the stored one): see `backend.blueprints.scope`."""
+    row = await get_row(session=session, blueprint_id=blueprint_id)
+    doc = draft or BlueprintDoc.model_validate(row.draft)
+    if all(item.id != node for item in doc.nodes):
+        raise NotFound(f"The draft has no step {node!r}.")
+    catalog = await load_catalog(session=session)
+    return scope_at(doc, catalog, node, field, variables=await as_scope(session=session),
+                    sample_response=await _sample_body(session, doc, catalog, node))
+
+
+async def _sample_body(session: AsyncSession, doc: BlueprintDoc, catalog: Catalog,
+                       node_id: str) -> object:
+    """An API call step's response body as last recorded (among the blueprint's recent
+    orders), else its API call's mock body."""
+    node = next(item for item in doc.nodes if item.id == node_id)
+    if node.type != "api_call":
+        return None
+    recent = (select(Order.id).where(Order.blueprint_id == doc.id)
+              .order_by(col(Order.id).desc()).limit(RECENT_ORDERS))
+    found = (await session.exec(
+        select(StepRun.response).where(col(StepRun.order_pk).in_(recent),
+                                       StepRun.node == node_id, StepRun.status == "completed")
+        .order_by(col(StepRun.id).desc()).limit(1))).first()
+    if isinstance(found, dict) and "body" in found:
+        return found["body"]
+    spec = catalog.api_calls.get(node.api_call or "")
+    return spec.mock.body if spec is not None and spec.mock is not None else None
