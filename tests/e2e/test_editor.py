@@ -3,6 +3,8 @@ publish and versions, auto-layout. Each test works on a blueprint of its own."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from playwright.async_api import Page, expect
 
@@ -235,10 +237,11 @@ async def test_a_broken_input_schema_is_refused_not_dropped(page: Page, server: 
     await expect(page.locator("#problem-count")).to_have_text("1 problem")
     await expect(page.locator("#panel [data-problems] li")).to_contain_text("not a valid JSON Schema")
 
+    # (its properties name every input the flow reads: an undeclared one would be a problem)
     fixed = {"type": "object", "required": ["email"],
-             "properties": {"email": {"type": "string", "format": "email"}}}
-    await field.fill('{"type": "object", "required": ["email"], '
-                     '"properties": {"email": {"type": "string", "format": "email"}}}')
+             "properties": {"email": {"type": "string", "format": "email"},
+                            "ticket_id": {"type": "string"}, "order_id": {"type": "string"}}}
+    await field.fill(json.dumps(fixed))
     await page.click("[data-action=save]")
     await expect(page.locator("#save-status")).to_have_text("All changes saved")
     await expect(message).to_be_empty()
