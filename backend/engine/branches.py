@@ -97,10 +97,6 @@ class Lanes:
         wakes = [lane.wake_at for lane in live if lane.wake_at is not None]
         return state, (min(wakes) if wakes and state != "running" else None)
 
-    def positions(self) -> list[str]:
-        """The nodes of every live lane (what the order page marks as current)."""
-        return [lane.node for lane in self.live().values()]
-
     # -- moves ----------------------------------------------------------------------------
 
     def fork(self, token: str, parallel: str, firsts: list[str], now: datetime) -> list[str]:

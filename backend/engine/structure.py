@@ -4,13 +4,12 @@ A `parallel` node P starts its `branch` edges at once; its matching `join` is P'
 post-dominator (every path from P reaches it), found with networkx on the reversed graph
 without P's own `failed` edge (it leaves the block: a branch failed). Each
 branch is the set of nodes reachable from its first node before the join. The validator
-reports what does not fit (no join, a shared join, an edge between branches); the walker's
-caller reads `blocks` to fork and join an order's positions.
+reports what does not fit (no join, a shared join, an edge between branches); at run time
+a parallel forks along its `branch` edges and each branch's `Arrive` at a join meets there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -31,20 +30,6 @@ class Block:
 @dataclass(frozen=True)
 class Structure:
     blocks: dict[str, Block]  # by parallel node id
-
-    @property
-    def join_of(self) -> dict[str, str]:
-        return {p: block.join for p, block in self.blocks.items() if block.join}
-
-    def enclosing(self, node_id: str) -> tuple[str, str] | None:
-        """The innermost (parallel, branch) that `node_id` runs inside, if any."""
-        best: tuple[str, str] | None = None
-        size = 0
-        for block in self.blocks.values():
-            for first, members in block.branches.items():
-                if node_id in members and (best is None or len(members) < size):
-                    best, size = (block.parallel, first), len(members)
-        return best
 
 
 def analyse(doc: BlueprintDoc) -> Structure:
@@ -116,10 +101,3 @@ def _crossing(graph: nx.DiGraph, parallel: str, join: str | None,
         edges += [(source, join) for source in graph.predecessors(join)
                   if source not in inside and source != parallel]
     return sorted(set(edges))
-
-
-def members(structure: Structure) -> Iterable[str]:
-    """Every node that runs inside some branch."""
-    for block in structure.blocks.values():
-        for nodes in block.branches.values():
-            yield from nodes

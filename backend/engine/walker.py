@@ -22,7 +22,6 @@ from backend.engine.durations import parse_duration
 from backend.engine.errors import ChildrenFailed, PermanentStepError, SignalTimeout, StepError
 from backend.engine.expressions import ExpressionError
 from backend.engine.format import DEFAULT_CONCURRENCY, BlueprintDoc, Node, RetryPolicy
-from backend.engine.structure import Structure, analyse
 
 NO_RETRY = RetryPolicy(max_attempts=1)
 CHILD_POLL = timedelta(seconds=30)  # a parent waiting on children looks again at least this often
@@ -37,14 +36,13 @@ class Plan:
     nodes: dict[str, Node]
     edges: dict[tuple[str, str], str]
     start: str
-    structure: Structure = field(default_factory=lambda: Structure({}))
 
     @classmethod
     def from_definition(cls, definition: dict[str, Any]) -> Plan:
         doc = BlueprintDoc.model_validate(definition)
         edges = {(edge.source, edge.kind): edge.target for edge in doc.edges}
         start = next(node.id for node in doc.nodes if node.type == "start")
-        return cls(doc, {node.id: node for node in doc.nodes}, edges, start, analyse(doc))
+        return cls(doc, {node.id: node for node in doc.nodes}, edges, start)
 
     def target(self, node_id: str, kind: str = "next") -> str | None:
         return self.edges.get((node_id, kind))

@@ -25,7 +25,6 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.blueprints import plans
@@ -207,9 +206,3 @@ async def wake_parent(redis: ArqRedis | None, parent_pk: int | None) -> None:
     that a parent activation already in progress does not swallow the wake-up)."""
     if redis is not None and parent_pk is not None:
         await enqueue_activation(redis, parent_pk, None, lease_until=utcnow())
-
-
-def descendants_query(pks: list[int]) -> Any:
-    """The active children of these orders (one level; callers repeat it down the tree)."""
-    return select(col(Order.id)).where(col(Order.parent_pk).in_(pks),
-                                       col(Order.state).in_(ACTIVE_STATES))

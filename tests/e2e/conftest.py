@@ -59,16 +59,18 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None
 
 
 @contextmanager
-def _running(folder: Path, command: str, **env: str) -> Iterator[str]:
-    """`waybill <command>` on a free port with its own SQLite file; its base URL."""
+def _running(folder: Path, command: str | list[str], **env: str) -> Iterator[str]:
+    """`waybill <command>` (or a command line that ends with the port) on a free port with
+    its own SQLite file; its base URL."""
     port = _free_port()
     environ = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'e2e.db'}",
                    LOAD_EXAMPLES="true", REDIS_URL="", ADMIN_TOKEN="",
                    DATA_DIR=str(folder / "data")) | env
     log = folder / "server.log"
-    waybill = Path(sys.executable).parent / "waybill"
+    if isinstance(command, str):
+        command = [str(Path(sys.executable).parent / "waybill"), command, "--port"]
     with log.open("wb") as out:
-        process = subprocess.Popen([str(waybill), command, "--port", str(port)], cwd=folder,
+        process = subprocess.Popen([*command, str(port)], cwd=folder,
                                    env=environ, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -4,8 +4,6 @@ draws branch after branch, and port rules that follow a catalogue changed on the
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,7 +13,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import _ensure_bundle, _free_port, _wait_healthy, open_tab
+from tests.e2e.conftest import _ensure_bundle, _running, open_tab
 from tests.e2e.flows import chain, publish
 from tests.e2e.helpers import (
     connect,
@@ -183,20 +181,8 @@ app(["web", "--port", sys.argv[1]])
 @pytest.fixture
 def patched_server(tmp_path: Path) -> Iterator[str]:
     _ensure_bundle()
-    port = _free_port()
-    env = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}",
-               LOAD_EXAMPLES="false", REDIS_URL="", ADMIN_TOKEN="", DATA_DIR=str(tmp_path / "data"))
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-c", PATCHED_SERVER, str(port)], cwd=tmp_path,
-                                   env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process, log)
+    with _running(tmp_path, [sys.executable, "-c", PATCHED_SERVER], LOAD_EXAMPLES="false") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @pytest.fixture
