@@ -32,7 +32,7 @@ DOC = {"id": "e2e-catalogue", "name": "Catalogue", "nodes": [
 
 async def ports(page: Page, node_id: str) -> list[str]:
     found: list[str] = await page.evaluate(
-        """(id) => window.waybillEditor.findNode(id).getPorts().map((p) => p.group)""", node_id)
+        """(id) => window.waybillEditor.findNode(id).getPorts().map((p) => p.id)""", node_id)
     return sorted(found)
 
 
@@ -49,7 +49,7 @@ async def test_the_page_carries_the_catalogue_the_api_serves(page: Page, server:
     assert embedded["catalogue"] == served
     assert await palette(page) == [spec["type"] for spec in served["node_types"]]
     # the server lets a condition and a sleep fail along a `failed` edge: so does the editor
-    assert await ports(page, "check") == ["failed", "in", "out"]
+    assert await ports(page, "check") == ["failed", "false", "in", "true"]  # a port per branch
     assert await ports(page, "nap") == ["failed", "in", "out"]
     await connect(page, "check", "oops", "failed")
     assert ("check", "oops", "failed") in await edges(page)

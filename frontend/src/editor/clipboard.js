@@ -37,7 +37,7 @@ export function createClipboard(editor) {
     for (const edge of copied.edges) {
       const source = editor.findNode(renamed.get(edge.source));
       const target = editor.findNode(renamed.get(edge.target));
-      if (source && target) graph.addEdge(edgeCell(source.id, target.id, edge.kind, edge.label));
+      if (source && target) graph.addEdge(edgeCell(source.id, target.id, edge.kind, edge.label, edge.source_type));
     }
     graph.stopBatch("paste");
     for (const item of copied.nodes) item.at = { x: item.at.x + OFFSET, y: item.at.y + OFFSET };

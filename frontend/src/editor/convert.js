@@ -1,6 +1,6 @@
 // Between the blueprint format (nodes and edges carry logic, `layout` carries positions)
 // and the X6 graph (cells whose `data` hold the logic).
-import { fanOutKind } from "./nodetypes.js";
+import { fanOutKind, portFor } from "./nodetypes.js";
 import { edgeAppearance, nodeCell } from "./shapes.js";
 
 const META_KEYS = ["id", "name", "description", "input_schema", "sample_input", "dispatch", "webhook"];
@@ -21,18 +21,29 @@ function countOut(edges) {
   return counts;
 }
 
+/** The output ports of a node of `type` that already have their edge, given its edges' kinds
+ * (a fan-out kind never fills its port: a parallel takes any number of branches). */
+export function busyPorts(type, kinds) {
+  const fan = fanOutKind(type);
+  return new Set(kinds.filter((kind) => kind !== fan).map((kind) => portFor(type, kind)));
+}
+
 /** X6 cells for a blueprint; `missing` lists node ids that had no position. */
 export function docToCells(doc, apiCalls) {
   const { nodes, edges, layout } = splitDoc(doc);
   const cellIds = new Map();
   const missing = [];
   const outCounts = countOut(edges);
+  const kindsFrom = new Map();
+  for (const edge of edges) kindsFrom.set(edge.source, [...(kindsFrom.get(edge.source) || []), edge.kind || "next"]);
+  const types = new Map(nodes.map((node) => [node.id, node.type]));
   const cells = nodes.map((raw, index) => {
     const { position, ...node } = raw;
     const where = layout[node.id] || position;
     if (!where) missing.push(node.id);
     const fan = fanOutKind(node.type);
-    const facts = fan ? { fanOut: outCounts.get(`${node.id}\u0000${fan}`) || 0 } : {};
+    const facts = { busy: busyPorts(node.type, kindsFrom.get(node.id) || []) };
+    if (fan) facts.fanOut = outCounts.get(`${node.id}\u0000${fan}`) || 0;
     const cell = nodeCell(node, where || { x: 0, y: index * 100 }, apiCalls, facts);
     cell.id = `n:${node.id}`;
     cellIds.set(node.id, cell.id);
@@ -42,15 +53,15 @@ export function docToCells(doc, apiCalls) {
     const source = cellIds.get(edge.source);
     const target = cellIds.get(edge.target);
     if (!source || !target) continue; // validation reports it; the canvas cannot draw it
-    cells.push(edgeCell(source, target, edge.kind || "next", edge.label));
+    cells.push(edgeCell(source, target, edge.kind || "next", edge.label, types.get(edge.source)));
   }
   return { cells, missing };
 }
 
-export function edgeCell(sourceCell, targetCell, kind, label) {
+export function edgeCell(sourceCell, targetCell, kind, label, sourceType) {
   return {
     shape: "wb-edge",
-    source: { cell: sourceCell, port: kind === "failed" ? "failed" : "out" },
+    source: { cell: sourceCell, port: portFor(sourceType, kind) },
     target: { cell: targetCell, port: "in" },
     data: label ? { kind, label } : { kind },
     ...edgeAppearance(kind, label),

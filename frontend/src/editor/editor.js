@@ -2,19 +2,19 @@
 // palette, problems tray and toolbar talk to.
 import { api, describeFailure } from "./api.js";
 import { problemTooltip, showSelection } from "./canvas.js";
-import { chooseBranch } from "./chooser.js";
 import { docToCells, graphToDoc, nodeOf, splitDoc } from "./convert.js";
-import { createGraph } from "./graph.js";
+import { bindConnecting } from "./connect.js";
+import { createGraph, MIN_SCALE } from "./graph.js";
 import { autoLayout } from "./layout.js";
 import { createPalette } from "./palette.js";
 import { createPanel } from "./panel.js";
 import { createProblems } from "./problems.js";
-import { fanOutKind } from "./nodetypes.js";
-import { fanOutCount, kindsForNewEdge } from "./rules.js";
+import { fanOutKind, portFor } from "./nodetypes.js";
+import { createPicker } from "./picker.js";
+import { fanOutCount } from "./rules.js";
 import { edgeAppearance, nodeAttrs, NODE_HEIGHT, NODE_WIDTH, nodeCell } from "./shapes.js";
 import { toast } from "./toast.js";
 
-const MIN_FIT_SCALE = 0.75;
 const FIELD_NAMES = { input_schema: "input schema", sample_input: "sample input" };
 
 // Look derived from data; undo/redo restore data only, so the look is re-derived on change.
@@ -40,15 +40,14 @@ export function createEditor(root, boot) {
     // JSON fields of the blueprint panel that are wrong: {name: {raw, message, from}}, `from`
     // "form" (not valid JSON: nothing to save, so saving is refused) or "server" (a 422).
     fieldErrors: {},
-    lastMouse: { x: 0, y: 0 },
   };
   let index = null;
 
   editor.graph = createGraph({
     container: $("#canvas"),
-    minimap: $("#minimap"),
     isReadOnly: () => editor.readOnly,
-    onRefused: (reason) => editor.refused(reason),
+    onRefused: (reason, cell) => editor.noteRefusal(reason, cell),
+    onDrop: (edge) => editor.dropEdge(edge),
   });
   const graph = editor.graph;
 
@@ -97,21 +96,29 @@ export function createEditor(root, boot) {
     graph.cleanHistory();
     editor.palette.refresh();
     editor.fit();
+    editor.onLoaded?.();
     editor.panel.show("blueprint");
     $("#blueprint-name").textContent = meta.name || meta.id;
   };
 
-  // Fit the whole blueprint, but never so small that steps cannot be read: a long blueprint
-  // opens at a readable zoom with its start at the left edge instead.
+  // The whole blueprint in view, however far out that zooms (never in beyond 100%).
   editor.fit = () => {
     if (!graph.getNodes().length) { graph.zoomTo(1); return; }
-    graph.zoomToFit({ padding: 48, maxScale: 1 });
-    if (graph.scale().sx >= MIN_FIT_SCALE) return;
-    graph.zoomTo(MIN_FIT_SCALE);
-    const box = graph.getContentArea();
-    const anchor = (editor.findNode("start") || graph.getNodes()[0]).getBBox().getCenter();
-    const height = $("#canvas").clientHeight;
-    graph.translate(48 - box.x * MIN_FIT_SCALE, height / 2 - anchor.y * MIN_FIT_SCALE);
+    graph.zoomToFit({ padding: 40, maxScale: 1, minScale: MIN_SCALE });
+  };
+
+  // Fit again once the canvas has its new size (a tray docked or a pane folded).
+  editor.refit = () => {
+    let done = false;
+    const once = () => { if (!done) { done = true; editor.fit(); } };
+    graph.once("resize", once);
+    setTimeout(once, 120);
+  };
+
+  /** Pan just enough that `cell` is inside the canvas (a step added or focused off-screen). */
+  editor.keepInView = (cell) => {
+    const area = graph.getGraphArea();
+    if (!area.containsRect(cell.getBBox())) graph.centerCell(cell);
   };
 
   // ---- edits ---------------------------------------------------------------------------------
@@ -127,7 +134,7 @@ export function createEditor(root, boot) {
     const data = label ? { kind, label } : { kind };
     if (JSON.stringify(data) === JSON.stringify(edge.getData() || {})) return;
     graph.startBatch("edge-kind");
-    const port = kind === "failed" ? "failed" : "out";
+    const port = portFor(nodeOf(edge.getSourceCell()).type, kind);
     if (edge.getSourcePortId() !== port) edge.setSource({ cell: edge.getSourceCellId(), port });
     edge.setData(data, { overwrite: true });
     graph.stopBatch("edge-kind");
@@ -162,6 +169,14 @@ export function createEditor(root, boot) {
     return performance.now() - started;
   };
 
+  /** Select a step and put the cursor in its settings (Enter on a focused step). */
+  editor.openSettings = async (cell) => {
+    graph.resetSelection(cell);
+    editor.panes.openSide();
+    await editor.panel.show("node", cell);
+    $("#panel form[data-panel] fieldset").querySelector("input:not([type=hidden]), select, textarea, [contenteditable=true]")?.focus();
+  };
+
   editor.reveal = (problem) => {
     const cell = problem.node ? editor.findNode(problem.node)
       : problem.edge ? editor.findEdge(problem.edge[0], problem.edge[1]) : null;
@@ -170,22 +185,11 @@ export function createEditor(root, boot) {
     graph.centerCell(cell);
   };
 
-  editor.refused = (() => {
-    let last = "";
-    let at = 0;
-    return (reason) => {
-      const now = Date.now();
-      if (reason === last && now - at < 2500) return;
-      last = reason;
-      at = now;
-      toast(reason, "warn", 2200);
-    };
-  })();
-
   // ---- change tracking, validation, save -------------------------------------------------------
   const status = $("#save-status");
   function setStatus(text, tone) {
     status.textContent = text;
+    status.title = text;
     status.dataset.tone = tone;
   }
   // Fields that could not be read hold text that is not in the draft: unsaved, too.
@@ -306,15 +310,8 @@ export function createEditor(root, boot) {
     if (cells.length !== 1) editor.panel.show("blueprint");
     else editor.panel.show(cells[0].isNode() ? "node" : "edge", cells[0]);
   });
-  graph.on("edge:connected", async ({ edge, isNew, e }) => {
-    if (!isNew) return;
-    const kinds = kindsForNewEdge(graph, edge, edge.getSourceCell(), edge.getSourcePortId());
-    let kind = kinds[0];
-    if (kinds.length > 1) kind = await chooseBranch(e?.clientX ?? editor.lastMouse.x, e?.clientY ?? editor.lastMouse.y, kinds);
-    if (kind === null) { graph.removeCell(edge); return; }
-    editor.setEdgeKind(edge, kind);
-  });
-  root.addEventListener("mousemove", (event) => { editor.lastMouse = { x: event.clientX, y: event.clientY }; });
+  editor.picker = createPicker($("#step-picker"));
+  bindConnecting(editor);
 
   return editor;
 }

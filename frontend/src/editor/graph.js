@@ -1,7 +1,11 @@
-// The X6 graph with its plugins: selection, snaplines, undo/redo, keyboard, minimap.
-import { Graph, History, Keyboard, MiniMap, Selection, Snapline } from "@antv/x6";
+// The X6 graph with its plugins: selection, snaplines, undo/redo, keyboard (the minimap is
+// added on first use, panes.js).
+import { Graph, History, Keyboard, Selection, Snapline } from "@antv/x6";
 import { connectionProblem } from "./rules.js";
 import "./shapes.js";
+
+// Fit-to-view may zoom out this far: a 1,000-step blueprint still fits a laptop's canvas.
+export const MIN_SCALE = 0.02;
 
 // Changes that are not the user's edits (error pins, run status, derived text) stay out of undo.
 const VIEW_ONLY_KEYS = new Set(["attrs", "labels", "zIndex", "tools"]);
@@ -12,7 +16,10 @@ function isUserChange(event, args) {
   return !VIEW_ONLY_KEYS.has(key);
 }
 
-export function createGraph({ container, minimap, isReadOnly, onRefused }) {
+/** `onRefused(reason, targetCell)` hears why a port cannot take the edge being drawn (it is
+ * asked for every port as a drag starts, so it only notes the reason); `onDrop(edge)` decides
+ * where the drawn edge ends, and whether it stays. */
+export function createGraph({ container, isReadOnly, onRefused, onDrop }) {
   const graph = new Graph({
     container,
     autoResize: true,
@@ -20,12 +27,12 @@ export function createGraph({ container, minimap, isReadOnly, onRefused }) {
     grid: { size: 10, visible: true, type: "dot", args: { color: "#cbd5e1", thickness: 1 } },
     background: { color: "#f8fafc" },
     panning: { enabled: true, eventTypes: ["leftMouseDown"] },
-    mousewheel: { enabled: true, modifiers: ["ctrl", "meta"], factor: 1.1, minScale: 0.15, maxScale: 2.5 },
-    scaling: { min: 0.15, max: 2.5 },
+    mousewheel: { enabled: true, modifiers: ["ctrl", "meta"], factor: 1.1, minScale: MIN_SCALE, maxScale: 2.5 },
+    scaling: { min: MIN_SCALE, max: 2.5 },
     interacting: () => (isReadOnly() ? { nodeMovable: false, edgeMovable: false, magnetConnectable: false, edgeLabelMovable: false, arrowheadMovable: false, vertexMovable: false, vertexAddable: false, vertexDeletable: false } : { edgeLabelMovable: false }),
     connecting: {
       snap: { radius: 24 },
-      allowBlank: false,
+      allowBlank: true, // a drop beside a port may still mean a step: onDrop decides
       allowLoop: false,
       allowNode: false,
       allowEdge: false,
@@ -39,9 +46,10 @@ export function createGraph({ container, minimap, isReadOnly, onRefused }) {
       validateMagnet: ({ magnet }) => !isReadOnly() && magnet.getAttribute("port-group") !== "in",
       validateConnection(args) {
         const problem = connectionProblem(this, args);
-        if (problem) onRefused(problem);
+        if (problem) onRefused(problem, args.targetCell);
         return problem === null;
       },
+      validateEdge: ({ edge }) => onDrop(edge),
     },
     highlighting: {
       magnetAvailable: { name: "className", args: { className: "wb-port-available" } },
@@ -55,7 +63,6 @@ export function createGraph({ container, minimap, isReadOnly, onRefused }) {
   graph.use(new Snapline({ enabled: true, sharp: true }));
   graph.use(new History({ enabled: true, beforeAddCommand: isUserChange, stackSize: 200 }));
   graph.use(new Keyboard({ enabled: true, global: true }));
-  if (minimap) graph.use(new MiniMap({ container: minimap, width: 200, height: 132, padding: 8 }));
   wheelPans(graph, container);
   return graph;
 }

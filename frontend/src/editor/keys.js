@@ -11,12 +11,23 @@ export function bindKeys(editor) {
   graph.bindKey(["meta+c", "ctrl+c"], () => !editor.clipboard.copy());
   graph.bindKey(["meta+v", "ctrl+v"], guard(() => editor.clipboard.paste()));
   graph.bindKey(["meta+d", "ctrl+d"], guard(() => editor.clipboard.copy() && editor.clipboard.paste()));
-  graph.bindKey("escape", () => { graph.cleanSelection(); return false; });
   graph.bindKey(["shift+1"], () => { editor.fit(); return false; });
   document.addEventListener("keydown", (event) => {
     if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
       event.preventDefault();
       editor.save();
     }
+    if (event.key === "Escape") escape(editor, event);
   });
+}
+
+// Escape closes the innermost thing open: an open <dialog> closes itself (the browser does it);
+// then the versions menu, then the test-run tray; else it clears the selection.
+function escape(editor, event) {
+  if (event.defaultPrevented || document.querySelector("dialog[open]")) return;
+  if (event.target.closest?.(".cm-editor")) return;  // a code field's own Escape (its completion)
+  event.preventDefault();
+  if (editor.versions.dismiss()) return;
+  if (editor.testRun.isOpen()) { editor.testRun.close(); return; }
+  editor.graph.cleanSelection();
 }

@@ -1,7 +1,9 @@
 // Entry point of the editor island: /blueprints/{id} mounts it on #editor.
 import { createClipboard } from "./clipboard.js";
 import { createEditor } from "./editor.js";
+import { bindKeyNav } from "./keynav.js";
 import { bindKeys } from "./keys.js";
+import { createPanes } from "./panes.js";
 import { setCatalogue } from "./nodetypes.js";
 import { createTestRun } from "./testrun.js";
 import { bindToolbar } from "./toolbar.js";
@@ -14,6 +16,8 @@ function boot() {
   const data = JSON.parse(document.getElementById("blueprint-data").textContent);
   setCatalogue(data.catalogue);
   const editor = createEditor(root, data);
+  editor.panes = createPanes(editor, root);
+  bindKeyNav(editor);
   editor.load(data.blueprint);
   editor.savedJson = JSON.stringify(editor.toDoc());
   editor.problems.show(data.errors || []);

@@ -34,12 +34,29 @@ export function setCatalogue(catalogue) {
   fanOutKinds = new Set(catalogue.node_types.map((spec) => spec.fan_out).filter(Boolean));
 }
 
+// A type whose edges choose between kinds (a condition's true and false) has one labelled port
+// per kind, so that no edge needs a chooser; others have one "out" port for all their kinds.
 function withPorts(spec) {
   const ports = [];
   if (spec.accepts_in) ports.push("in");
-  if (spec.out.some((kind) => kind !== "failed")) ports.push("out");
+  const branches = spec.out.filter((kind) => kind !== "failed");
+  if (branches.length > 1 && !spec.fan_out) ports.push(...branches);
+  else if (branches.length) ports.push("out");
   if (spec.out.includes("failed")) ports.push("failed");
   return { ...spec, icon: ICONS[spec.icon] || UNKNOWN.icon, gate: GATE_ICONS.has(spec.icon), ports };
+}
+
+/** The port an edge of this kind leaves from. */
+export function portFor(type, kind) {
+  if (kind === "failed") return "failed";
+  return typeInfo(type).ports.includes(kind) ? kind : "out";
+}
+
+/** The kinds an edge drawn from this port may be (the first is taken): ["next"], ["true"]. */
+export function kindsOfPort(type, port) {
+  if (port === "failed") return ["failed"];
+  if (port !== "out") return [port];
+  return branchKinds(type);
 }
 
 /** The node types in palette order. */

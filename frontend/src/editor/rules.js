@@ -3,7 +3,7 @@
 // server's catalogue (nodetypes.js): which kinds leave a type, and which one of them (its
 // `fan_out` kind, a parallel's branches) may leave it any number of times.
 import { nodeOf } from "./convert.js";
-import { branchKinds, fanOutKind, typeInfo } from "./nodetypes.js";
+import { fanOutKind, kindsOfPort, typeInfo } from "./nodetypes.js";
 
 const kindOf = (edge) => edge.getData()?.kind || "next";
 
@@ -40,12 +40,20 @@ function reaches(graph, from, to) {
   return false;
 }
 
-function fullMessage(id, branches) {
-  if (branches.length > 1) return `“${id}” already has its ${branches.join(" and ")} branches`;
-  return branches[0] === "next" ? `“${id}” already has a next step` : `“${id}” already has its ${branches[0]} edge`;
+const named = (node) => `“${node.label || node.id}”`;
+
+/** The edge a new edge from this port takes the place of: the port's one edge, unless the
+ * port fans out (a parallel's branches), where every edge is a new one. */
+export function replacedEdge(graph, edge, sourceCell, sourcePort) {
+  const type = nodeOf(sourceCell).type;
+  const fan = fanOutKind(type);
+  const kinds = kindsOfPort(type, sourcePort);
+  return graph.getOutgoingEdges(sourceCell)?.find((other) => other !== edge && other.getTargetCell()
+    && kinds.includes(kindOf(other)) && kindOf(other) !== fan) || null;
 }
 
-/** Why this connection is refused, or null when it is allowed. */
+/** Why this connection is refused, or null when it is allowed. Drawing from a port that
+ * already has its edge is allowed: the new edge moves that one (see replacedEdge). */
 export function connectionProblem(graph, { edge, sourceCell, targetCell, sourcePort, targetPort }) {
   if (!sourceCell || !targetCell || !sourceCell.isNode() || !targetCell.isNode()) return "";
   if (targetPort !== "in") return "";
@@ -54,27 +62,17 @@ export function connectionProblem(graph, { edge, sourceCell, targetCell, sourceP
   if (sourceCell === targetCell) return "A step cannot lead to itself";
   if (!typeInfo(target.type).accepts_in) return `Nothing can lead into ${typeInfo(target.type).title.toLowerCase()}`;
   if (!typeInfo(source.type).out.length) return `Nothing comes after ${typeInfo(source.type).title.toLowerCase()}`;
+  const replaced = replacedEdge(graph, edge, sourceCell, sourcePort);
   const parallel = graph.getOutgoingEdges(sourceCell)?.some(
-    (e) => e !== edge && e.getTargetCell() === targetCell);
-  if (parallel) return `“${source.id}” already leads to “${target.id}”`;
-  if (sourcePort === "failed" && !freeKinds(graph, sourceCell, edge, ["failed"]).length) {
-    return `“${source.id}” already has a failed path`;
-  }
-  const branches = branchKinds(source.type);
-  if (sourcePort === "out" && !freeKinds(graph, sourceCell, edge, branches).length) {
-    return fullMessage(source.id, branches);
-  }
-  if (reaches(graph, targetCell, sourceCell)) return "That would make a loop; blueprints run forward only";
+    (e) => e !== edge && e !== replaced && e.getTargetCell() === targetCell);
+  if (parallel) return `${named(source)} already leads to ${named(target)}`;
+  if (reaches(graph, targetCell, sourceCell)) return "That would make a loop: a blueprint runs forward only";
   return null;
 }
 
-/** The kinds a new edge from this port may be: one is taken without asking, more are a choice. */
-export function kindsForNewEdge(graph, edge, sourceCell, sourcePort) {
-  if (sourcePort === "failed") return ["failed"];
-  const branches = branchKinds(nodeOf(sourceCell).type);
-  if (branches.length === 1) return branches;
-  const free = freeKinds(graph, sourceCell, edge, branches);
-  return free.length ? free : branches;
+/** The kind of a new edge drawn from this port: its port says it ("true", "failed", "next"). */
+export function kindForNewEdge(sourceCell, sourcePort) {
+  return kindsOfPort(nodeOf(sourceCell).type, sourcePort)[0];
 }
 
 /** The kinds an existing edge may switch to, given its source's other edges. */

@@ -10,11 +10,25 @@ export const NODE_HEIGHT = 60;
 const ORTH = { router: { name: "orth", args: { padding: 10 } }, connector: { name: "rounded", args: { radius: 10 } } };
 const FANNED = { router: { name: "normal" }, connector: { name: "smooth", args: { direction: "H" } } };
 
-const port = (position, color, magnet) => ({
+// An output port that has no edge yet carries a "+" (labelled with its kind where a type has
+// one port per kind: "+ true"). Pressing it fires `node:add-step`, which opens the step picker.
+const ADD_MARKUP = [{
+  tagName: "g", selector: "add", className: "wb-add",
+  children: [{ tagName: "rect", selector: "addBg" }, { tagName: "text", selector: "text" }],
+}];
+const ADD_ATTRS = {
+  add: { event: "node:add-step", cursor: "pointer" },
+  addBg: { height: 18, rx: 9, ry: 9, y: -9, fill: "#fff", strokeWidth: 1.2 },
+  text: { fontSize: 11, fontWeight: 700, textVerticalAnchor: "middle", fontFamily: "inherit", y: 0.5 },
+};
+
+const port = (position, color, magnet, label) => ({
   position,
   attrs: {
     circle: { r: 5.5, magnet, stroke: color, strokeWidth: 1.6, fill: "#fff" },
+    ...(label ? ADD_ATTRS : {}),
   },
+  ...(label ? { label: { markup: ADD_MARKUP, position: label } } : {}),
 });
 
 Graph.registerNode("wb-node", {
@@ -72,8 +86,8 @@ Graph.registerNode("wb-node", {
   ports: {
     groups: {
       in: port("left", "#64748b", "passive"),
-      out: port("right", "#64748b", true),
-      failed: port("bottom", "#dc2626", true),
+      out: port("right", "#64748b", true, { name: "right", args: { x: 8, y: 0 } }),
+      failed: port("bottom", "#dc2626", true, { name: "bottom", args: { x: 0, y: 16 } }),
     },
   },
 }, true);
@@ -116,11 +130,32 @@ export function nodeAttrs(node, apiCalls, facts = {}) {
   };
 }
 
-export function nodePorts(type) {
-  return typeInfo(type).ports.map((group) => ({ id: group, group }));
+const groupOf = (id) => (id === "in" || id === "failed" ? id : "out");
+
+/** The "+" of one output port: its text, its width, and whether it shows (the port is free). */
+export function addButton(id, free) {
+  const style = edgeStyle(id === "out" ? "next" : id);
+  const text = id === "out" ? "+" : `+ ${style.label || id}`;
+  const width = id === "out" ? 18 : 14 + text.length * 6;
+  const x = id === "failed" ? -width / 2 : 0;
+  return {
+    add: { "data-port": id, display: free ? null : "none" },
+    addBg: { width, x, stroke: style.stroke },
+    text: { text, x: x + width / 2, textAnchor: "middle", fill: style.stroke },
+  };
 }
 
-/** The metadata of a new node cell for a blueprint node. */
+/** A type's ports; `busy` names the output ports that already have their edge. */
+export function nodePorts(type, busy = new Set()) {
+  return typeInfo(type).ports.map((id) => {
+    const group = groupOf(id);
+    if (group === "in") return { id, group };
+    const color = id === "out" ? "#64748b" : edgeStyle(id).stroke;
+    return { id, group, attrs: { ...addButton(id, !busy.has(id)), circle: { stroke: color } } };
+  });
+}
+
+/** The metadata of a new node cell for a blueprint node. `facts.busy`: see nodePorts. */
 export function nodeCell(node, position, apiCalls, facts = {}) {
   return {
     shape: "wb-node",
@@ -128,7 +163,7 @@ export function nodeCell(node, position, apiCalls, facts = {}) {
     y: position.y,
     data: { node },
     attrs: nodeAttrs(node, apiCalls, facts),
-    ports: nodePorts(node.type),
+    ports: nodePorts(node.type, facts.busy),
   };
 }
 
@@ -148,6 +183,7 @@ function edgeLabel(text, color) {
       label: { text, fill: color, fontSize: 11, fontWeight: 600, fontFamily: "inherit" },
       body: { ref: "label", fill: "#fff", stroke: color, strokeWidth: 1, rx: 8, ry: 8, refWidth: 14, refHeight: 6, refX: -7, refY: -3 },
     },
-    position: { distance: 0.5 },
+    // beside the port it leaves: a condition's two labels sit apart at their own ports
+    position: { distance: 34 },
   };
 }

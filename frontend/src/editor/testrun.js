@@ -195,7 +195,10 @@ export function createTestRun(editor, root) {
       return;
     }
     dialog.close();
-    tray.hidden = false;
+    if (tray.hidden) {  // docked under the canvas: the canvas fits the blueprint into what is left
+      tray.hidden = false;
+      editor.refit();
+    }
     list.replaceChildren();
     signalForm.hidden = true;
     skippedLine.hidden = true;
@@ -235,11 +238,15 @@ export function createTestRun(editor, root) {
   signalForm.addEventListener("submit", sendSignal);
   cancelButton.addEventListener("click", cancel);
   editor.graph.on("node:click", clickedNode);
-  tray.querySelector("[data-close]").addEventListener("click", () => {
+  function close() {
     stop();
     clearLights();
     current = null;
-    tray.hidden = true;
-  });
-  return { open, stop };
+    if (!tray.hidden) {
+      tray.hidden = true;
+      editor.refit();
+    }
+  }
+  tray.querySelector("[data-close]").addEventListener("click", close);
+  return { open, stop, close, isOpen: () => !tray.hidden };
 }

@@ -87,5 +87,7 @@ export function createVersions(editor, root) {
     toast(`Version ${version} is in the draft now; save to keep it`, "ok", 4000);
   }
 
-  return { toggle, view, backToDraft, restore, get viewing() { return viewing; } };
+  /** Close the menu if it is open; whether it was. */
+  const dismiss = () => { const was = !menu.hidden; close(); return was; };
+  return { toggle, dismiss, view, backToDraft, restore, get viewing() { return viewing; } };
 }
