@@ -108,9 +108,11 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @asynccontextmanager
-async def open_tab(browser: Browser, base_url: str) -> AsyncIterator[Page]:
+async def open_tab(browser: Browser, base_url: str,
+                   viewport: dict[str, int] | None = None) -> AsyncIterator[Page]:
     """A fresh browser context on `base_url`; any uncaught error in its pages fails the test."""
-    context = await browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 900})
+    context = await browser.new_context(base_url=base_url,
+                                        viewport=viewport or {"width": 1440, "height": 900})
     context.set_default_timeout(10_000)
     tab = await context.new_page()
     errors: list[str] = []
