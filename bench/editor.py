@@ -100,10 +100,11 @@ async def measure_open(page: Page, url: str) -> dict[str, float]:
     await page.wait_for_selector("#editor[data-ready=true]", timeout=60_000)
     figures: dict[str, float] = await page.evaluate("""() => new Promise((resolve) =>
         requestAnimationFrame(() => resolve({
-            first_render_ms: performance.now(),
+            first_render_ms: window.waybillEditor.drawnAt,
             page_response_ms: performance.getEntriesByType('navigation')[0].responseEnd,
             dom_ready_ms: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,
-            editor_boot_ms: window.waybillEditor.renderedMs,
+            editor_boot_ms: window.waybillEditor.bootMs,
+            boot_to_painted_ms: window.waybillEditor.renderedMs,
             nodes: window.waybillEditor.graph.getNodes().length,
             node_views: document.querySelectorAll('#canvas .x6-node').length,
         }))

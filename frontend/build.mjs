@@ -29,10 +29,18 @@ const options = {
   logLevel: "info",
 };
 
+// `@antv/x6` itself (not its subpaths, which shapes.js imports from) as X6's graph alone
+const graphOnly = {
+  name: "x6-graph-only",
+  setup(build) {
+    build.onResolve({ filter: /^@antv\/x6$/ }, () => ({ path: path.join(root, "node_modules/@antv/x6/es/graph/index.js") }));
+  },
+};
+
 const orderflow = {
   ...options,
   entryPoints: { orderflow: "frontend/src/orderflow/main.js" },
-  alias: { "@antv/x6": "@antv/x6/es/graph/index.js" },
+  plugins: [graphOnly],
 };
 
 if (watch) {

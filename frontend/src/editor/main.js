@@ -5,6 +5,7 @@ import { bindKeyNav } from "./keynav.js";
 import { bindKeys } from "./keys.js";
 import { createPanes } from "./panes.js";
 import { setCatalogue } from "./nodetypes.js";
+import { routeAround, routing } from "./shapes.js";
 import { createTestRun } from "./testrun.js";
 import { bindToolbar } from "./toolbar.js";
 import { createVersions } from "./versions.js";
@@ -15,6 +16,7 @@ function boot() {
   const started = performance.now();
   const data = JSON.parse(document.getElementById("blueprint-data").textContent);
   setCatalogue(data.catalogue);
+  routing.around = false;  // until the first drawing is on screen
   const editor = createEditor(root, data);
   editor.panes = createPanes(editor, root);
   bindKeyNav(editor);
@@ -31,18 +33,22 @@ function boot() {
     if (!editor.readOnly && editor.isDirty()) event.preventDefault();
   });
   window.waybillEditor = editor;
+  editor.bootMs = performance.now() - started;
   whenDrawn(editor, () => {
     editor.renderedMs = performance.now() - started;
+    editor.drawnAt = performance.now();  // since navigation start: the first render, as a user sees it
     root.dataset.ready = "true";
+    routeAround(editor.graph);
   });
 }
 
-// X6 draws cells over several frames; "ready" means every step is on the canvas.
+// "Ready" once every step is on the canvas and that frame has been painted: the frame after
+// it has begun (a frame's animation callbacks run before its paint, so: two frames on).
 function whenDrawn(editor, done) {
   const canvas = document.getElementById("canvas");
   const wanted = editor.graph.getNodes().length;
   const check = () => {
-    if (canvas.querySelectorAll(".x6-node").length >= wanted) done();
+    if (canvas.querySelectorAll(".x6-node").length >= wanted) requestAnimationFrame(() => setTimeout(done, 0));
     else requestAnimationFrame(check);
   };
   requestAnimationFrame(check);

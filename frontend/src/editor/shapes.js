@@ -1,13 +1,50 @@
 // The X6 shapes of the canvas: one node shape for every step type, one edge shape.
 import { Graph } from "@antv/x6";
+import { routerPresets } from "@antv/x6/es/registry/router/index.js";
 import { edgeStyle, isFanOutKind, nodeText, typeInfo } from "./nodetypes.js";
 
 export const NODE_WIDTH = 184;
 export const NODE_HEIGHT = 60;
 
-// Right-angled edges share their first segment when several leave one port; the edges of a
-// fan-out kind (a parallel's branches) are curves instead, which part at once.
-const ORTH = { router: { name: "orth", args: { padding: 10 } }, connector: { name: "rounded", args: { radius: 10 } } };
+// Right-angled edges go around the steps in their way: the plain right-angled route, unless it
+// crosses a step, and then a path found around every step (manhattan; costly, so only then).
+// The edges of a fan-out kind (a parallel's branches) are curves instead, which part at once.
+const AROUND = { padding: 14, step: 10, maxLoopCount: 800, excludeTerminals: [] };
+
+function crossesAStep(view, points) {
+  const { sourceBBox, targetBBox } = view;
+  if (!sourceBBox || !targetBBox) return false;
+  const line = [sourceBBox.getCenter(), ...points, targetBBox.getCenter()];
+  const ends = new Set([view.cell.getSourceCellId(), view.cell.getTargetCellId()]);
+  const steps = view.graph.getNodes().filter((node) => !ends.has(node.id)).map((node) => node.getBBox().inflate(-2));
+  for (let i = 1; i < line.length; i += 1) {
+    const [a, b] = [line[i - 1], line[i]];
+    const box = { x: Math.min(a.x, b.x), y: Math.min(a.y, b.y), width: Math.abs(a.x - b.x), height: Math.abs(a.y - b.y) };
+    if (steps.some((step) => step.isIntersectWithRect(box))) return true;
+  }
+  return false;
+}
+
+// Finding paths around steps waits until a big blueprint's first drawing is on screen
+// (routeAround); the edges that need it are then routed again.
+export const routing = { around: true };
+
+/** Route again, around the steps, every edge whose plain route crosses one. */
+export function routeAround(graph) {
+  routing.around = true;
+  for (const edge of graph.getEdges()) {
+    const view = graph.findViewByCell(edge);
+    if (view?.routePoints && crossesAStep(view, view.routePoints)) view.update();
+  }
+}
+
+Graph.registerRouter("wb-around", function route(vertices, args, view) {
+  const points = routerPresets.orth.call(this, vertices, args, view);
+  if (!routing.around || vertices.length || !view.cell.getTargetCellId() || !crossesAStep(view, points)) return points;
+  return routerPresets.manhattan.call(this, vertices, { ...AROUND, padding: args.padding ?? AROUND.padding }, view);
+}, true);
+
+const ORTH = { router: { name: "wb-around", args: { padding: 10 } }, connector: { name: "rounded", args: { radius: 10 } } };
 const FANNED = { router: { name: "normal" }, connector: { name: "smooth", args: { direction: "H" } } };
 
 // An output port that has no edge yet carries a "+" (labelled with its kind where a type has
@@ -52,11 +89,12 @@ Graph.registerNode("wb-node", {
   ],
   attrs: {
     body: {
-      refWidth: "100%", refHeight: "100%", rx: 11, ry: 11,
+      // sizes in numbers, not refWidth: relative sizes cost a measurement per node to draw
+      width: NODE_WIDTH, height: NODE_HEIGHT, rx: 11, ry: 11,
       fill: "#ffffff", stroke: "#dbe1ea", strokeWidth: 1.2, class: "wb-node-body",
     },
     ring: {
-      refX: -4, refY: -4, refWidth: 8, refHeight: 8, rx: 14, ry: 14,
+      x: -4, y: -4, width: NODE_WIDTH + 8, height: NODE_HEIGHT + 8, rx: 14, ry: 14,
       fill: "none", stroke: "none", strokeWidth: 2, pointerEvents: "none", class: "wb-node-ring",
     },
     iconBg: { x: 10, y: 13, width: 34, height: 34, rx: 9, ry: 9 },
@@ -102,6 +140,16 @@ Graph.registerEdge("wb-edge", {
   },
   ...ORTH,
   zIndex: 0,
+  // X6's own default label sizes its box from the text's measured size (refWidth): ours is
+  // sized from the text's length (edgeLabel), so drawing a label measures nothing
+  defaultLabel: {
+    markup: [{ tagName: "rect", selector: "body" }, { tagName: "text", selector: "label" }],
+    attrs: {
+      label: { fill: "#64748b", fontSize: 11, fontWeight: 600, fontFamily: "inherit", textAnchor: "middle", textVerticalAnchor: "middle", pointerEvents: "none" },
+      body: { fill: "#fff", strokeWidth: 1, rx: 8, ry: 8, height: 18, y: -9 },
+    },
+    position: { distance: 34 },
+  },
 }, true);
 
 // Steps that only route (a parallel's fork, its join) are pills with a round icon, so that
@@ -177,11 +225,14 @@ export function edgeAppearance(kind, label) {
   };
 }
 
+// The label's box is sized from its text's length (11px semibold: about 6.4px a character),
+// not measured: a measurement per label is most of what drawing a big blueprint's edges costs.
 function edgeLabel(text, color) {
+  const width = Math.ceil(String(text).length * 6.4) + 14;
   return {
     attrs: {
-      label: { text, fill: color, fontSize: 11, fontWeight: 600, fontFamily: "inherit" },
-      body: { ref: "label", fill: "#fff", stroke: color, strokeWidth: 1, rx: 8, ry: 8, refWidth: 14, refHeight: 6, refX: -7, refY: -3 },
+      label: { text, fill: color },
+      body: { stroke: color, width, x: -width / 2 },
     },
     // beside the port it leaves: a condition's two labels sit apart at their own ports
     position: { distance: 34 },
