@@ -107,6 +107,14 @@ async def test_vars_are_offered_where_every_path_saved_them(page: Page, http: ht
     labels = await page.locator(".cm-tooltip-autocomplete .cm-completionLabel").all_inner_texts()
     assert "return_id" not in labels
 
+    # the panel turning to another step while a field has the focus: that field's blur does
+    # not write the form it leaves onto the step the panel now shows
+    await page.evaluate("window.waybillEditor.graph.resetSelection(window.waybillEditor.findNode('check'))")
+    await page.wait_for_selector('#panel form[data-cell="n:check"] .cm-editor')
+    await page.wait_for_timeout(400)
+    check = next(n for n in (await doc(page))["nodes"] if n["id"] == "check")
+    assert check == {"id": "check", "type": "condition", "expression": "input.country == 'US'"}
+
 
 async def test_input_offers_the_schemas_properties(page: Page, http: httpx.AsyncClient,
                                                    server: str) -> None:

@@ -195,6 +195,8 @@ export function createPanel(editor, element) {
 
   function apply(form) {
     if (editor.readOnly || !form.isConnected) return;
+    // a form left behind (a field's blur as the panel turns to another step) is not the target's
+    if (form.dataset.cell && form.dataset.cell !== target.cell?.id) return;
     if (form.dataset.panel === "node" && target.kind === "node") applyNode(form);
     if (form.dataset.panel === "edge" && target.kind === "edge") applyEdge(form);
     if (form.dataset.panel === "blueprint" && target.kind === "blueprint") applyBlueprint(form);
