@@ -86,7 +86,7 @@ export function showWas(form, order, nodeId) {
   for (const pair of form.querySelectorAll("[data-pairs=save] .pair")) {
     const key = pair.querySelector(".pair-key")?.value.trim();
     let was = pair.querySelector(".pair-was");
-    if (!key || !Object.hasOwn(saved, key)) { was?.remove(); continue; }
+    if (!key || !Object.prototype.hasOwnProperty.call(saved, key)) { was?.remove(); continue; }
     if (!was) {
       was = el("span", "pair-was");
       pair.querySelector("[data-remove-pair]").after(was);
