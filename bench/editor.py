@@ -7,7 +7,10 @@ Starts `waybill web` on a free port with a temporary SQLite database, stores a g
   (page response, bundle parse, graph build, drawing), with its parts: the page's response,
   DOMContentLoaded, and the editor's own boot (graph build until every step is drawn);
 - auto-layout: the dagre computation plus applying the positions, and until the next frame;
-- one validation round trip and one save round trip of the whole draft.
+- one validation round trip and one save round trip of the whole draft;
+- completion: the panel of the last function step open (its scope fetched for the draft of
+  300 steps), `vars.` typed into an argument's code field, from the `.` keystroke (its
+  keydown event) until the completion list is in the page, and until the next frame.
 
 Run: `.venv/bin/python bench/editor.py [--nodes 300] [--runs 3]`. Prints figures; asserts nothing.
 """
@@ -135,6 +138,56 @@ async def measure_round_trips(page: Page) -> dict[str, float]:
     return figures
 
 
+COMPLETION_TRIES = 10
+
+
+def last_function(doc: dict[str, Any]) -> str:
+    return next(node["id"] for node in reversed(doc["nodes"]) if node["type"] == "function")
+
+
+async def measure_completion(page: Page, node_id: str) -> dict[str, list[float]]:
+    """Open the step's panel, then type `.` after `vars` several times, timing the list."""
+    await page.evaluate("""(id) => { performance.clearResourceTimings();
+        const e = window.waybillEditor; e.graph.resetSelection(e.findNode(id)); }""", node_id)
+    source = f'#panel form[data-cell="n:{node_id}"] .pair:has(.pair-key[value=items]) .pair-value'
+    field = page.locator(source).locator("xpath=following-sibling::div[1]").locator(".cm-content")
+    await field.wait_for()
+    scope_ms: float = await page.evaluate("""() => new Promise((resolve) => {
+        const done = () => {
+            const found = performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/scope'));
+            if (found.length >= 2) resolve(Math.max(...found.map((e) => e.responseEnd)) - found[0].startTime);
+            else setTimeout(done, 20);
+        };
+        done();
+    })""")
+    await field.click()
+    await page.keyboard.press("End")
+    await page.keyboard.type(" ~ vars")
+    await page.wait_for_timeout(1000)
+    figures: dict[str, list[float]] = {"scope_fetch_ms": [scope_ms]}
+    for _ in range(COMPLETION_TRIES):
+        await page.evaluate("""() => { window.benchCompletion = new Promise((resolve) => {
+            let pressed = null;
+            document.addEventListener('keydown', (event) => { pressed = event.timeStamp; },
+                                      { once: true, capture: true });
+            const seen = new MutationObserver(() => {
+                if (pressed === null || !document.querySelector('.cm-tooltip-autocomplete li')) return;
+                seen.disconnect();
+                const listed = performance.now() - pressed;
+                requestAnimationFrame(() => resolve({ listed, framed: performance.now() - pressed }));
+            });
+            seen.observe(document.body, { childList: true, subtree: true });
+        }); }""")
+        await page.keyboard.press(".")
+        result = await page.evaluate("window.benchCompletion")
+        figures.setdefault("completion_list_ms", []).append(result["listed"])
+        figures.setdefault("completion_frame_ms", []).append(result["framed"])
+        await page.keyboard.press("Escape")
+        await page.keyboard.press("Backspace")
+        await page.wait_for_timeout(1000)  # the panel's debounced apply and validation settle
+    return figures
+
+
 async def run(count: int, runs: int) -> None:
     subprocess.run(["npm", "run", "build", "--silent"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
@@ -147,6 +200,7 @@ async def run(count: int, runs: int) -> None:
             print(f"blueprint: {len(doc['nodes'])} nodes, {len(doc['edges'])} edges, "
                   f"{len(answer.json()['errors'])} validation errors")
             samples: dict[str, list[float]] = {}
+            completion: dict[str, list[float]] = {}
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(
                     executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
@@ -156,6 +210,9 @@ async def run(count: int, runs: int) -> None:
                                    await measure_round_trips(page)):
                         for key, value in result.items():
                             samples.setdefault(key, []).append(value)
+                    typed = await measure_completion(page, last_function(doc))
+                    for key, values in typed.items():
+                        completion.setdefault(key, []).extend(values)
                     await page.close()
                 await browser.close()
         finally:
@@ -163,6 +220,11 @@ async def run(count: int, runs: int) -> None:
             process.wait(timeout=10)
     print(f"{'figure':<24}{'median':>10}{'min':>10}{'max':>10}   ({runs} runs, headless Chromium)")
     for key, values in samples.items():
+        print(f"{key:<24}{statistics.median(values):>10.1f}{min(values):>10.1f}"
+              f"{max(values):>10.1f}")
+    print(f"{'completion':<24}{'p50':>10}{'min':>10}{'max':>10}   "
+          f"({COMPLETION_TRIES} keystrokes a run; target: under 50 ms)")
+    for key, values in completion.items():
         print(f"{key:<24}{statistics.median(values):>10.1f}{min(values):>10.1f}"
               f"{max(values):>10.1f}")
 

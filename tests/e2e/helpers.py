@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from playwright.async_api import Page
+from playwright.async_api import Locator, Page
 
 Point = dict[str, float]
 
@@ -103,3 +103,23 @@ async def select_node(page: Page, node_id: str) -> None:
 async def wait_validated(page: Page) -> None:
     """Wait for the debounced validation that follows an edit to come back."""
     await page.wait_for_function("window.waybillEditor && !window.waybillEditor.validating")
+
+
+def code_field(page: Page, source: str | Locator) -> Locator:
+    """The code editor (CodeMirror) drawn for an expression field; `source` is the form
+    element that holds its value (a textarea or input, hidden) or a selector of it."""
+    element = page.locator(source) if isinstance(source, str) else source
+    return element.locator("xpath=following-sibling::div"
+                           "[contains(concat(' ', @class, ' '), ' cm-editor ')][1]")
+
+
+async def fill_code(page: Page, source: str | Locator, text: str) -> None:
+    """Replace an expression field's text by typing, as a person would: click into it,
+    select everything, type; then close a completion list the typing opened."""
+    await code_field(page, source).locator(".cm-content").click()
+    await page.keyboard.press("Control+a")
+    if text:
+        await page.keyboard.type(text)
+    else:
+        await page.keyboard.press("Backspace")
+    await page.keyboard.press("Escape")

@@ -14,6 +14,7 @@ from tests.e2e.helpers import (
     doc,
     drag,
     edges,
+    fill_code,
     get_blueprint,
     linear_doc,
     node_ids,
@@ -85,7 +86,7 @@ async def test_config_panel_edits_the_node_and_escapes_text(page: Page, server: 
     await expect(page.locator("#panel .pairs[data-pairs=save] .pair-key")).to_have_count(2)
     await expect(page.locator("#panel .pairs[data-pairs=save] .pair-key").last).to_be_focused()
     await page.keyboard.type("status")
-    await page.locator("#panel .pairs[data-pairs=save] .pair-value").last.fill("response.status")
+    await fill_code(page, page.locator("#panel .pairs[data-pairs=save] .pair-value").last, "response.status")
     await page.wait_for_function(
         "window.waybillEditor.findNode('call').getData().node.save.status === 'response.status'")
     node = next(n for n in (await doc(page))["nodes"] if n["id"] == "call")
@@ -107,7 +108,8 @@ async def test_validation_problems_are_pinned_on_nodes(page: Page, server: str) 
     await create_blueprint(server, linear_doc("e2e-problems"))
     await open_editor(page, "e2e-problems")
     await select_node(page, "call")
-    await page.locator("#panel .pairs[data-pairs=args] .pair-value").first.fill("input.ticket_id ==")
+    first_arg = page.locator("#panel .pairs[data-pairs=args] .pair-value").first
+    await fill_code(page, first_arg, "input.ticket_id ==")
     await expect(page.locator("#panel .pair .field-msg").first).not_to_be_empty()
     await wait_validated(page)
     await expect(page.locator("#problem-count")).to_have_text("1 problem")

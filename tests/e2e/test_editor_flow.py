@@ -20,6 +20,7 @@ from tests.e2e.helpers import (
     create_blueprint,
     drag,
     edges,
+    fill_code,
     get_blueprint,
     node_ids,
     open_editor,
@@ -89,9 +90,9 @@ async def test_for_each_maps_the_child_blueprints_inputs(page: Page, server: str
     await expect(link).to_have_attribute("href", "/blueprints/e2e-flow-line")
     await expect(link).to_have_attribute("target", "_blank")
 
-    await page.locator("#panel .pair:has(.pair-key[value=sku]) .pair-value").fill("item.sku")
-    await page.locator("#panel .pair:has(.pair-key[value=qty]) .pair-value").fill("item.qty")
-    await page.fill("#panel textarea[name=items]", "input.lines")
+    await fill_code(page, "#panel .pair:has(.pair-key[value=sku]) .pair-value", "item.sku")
+    await fill_code(page, "#panel .pair:has(.pair-key[value=qty]) .pair-value", "item.qty")
+    await fill_code(page, "#panel textarea[name=items]", "input.lines")
     await page.fill("#panel input[name=concurrency]", "5")
     await page.fill("#panel input[name=tolerated_failures]", "3")  # a count is a number
     await page.wait_for_function(

@@ -16,6 +16,7 @@ from tests.e2e.helpers import (
     create_blueprint,
     doc,
     drag,
+    fill_code,
     get_blueprint,
     linear_doc,
     open_editor,
@@ -84,7 +85,7 @@ async def test_a_var_not_saved_on_every_path_is_pinned_on_its_reader(page: Page,
     await expect(page.locator("#problem-count")).to_have_text("Valid")
 
     await select_node(page, "done")
-    await page.fill("#panel [name=result]", "vars.return_id")
+    await fill_code(page, "#panel [name=result]", "vars.return_id")
     await wait_validated(page)
     badge = page.locator('#canvas [data-cell-id="n:done"] .wb-badge')
     await expect(badge).to_be_visible()

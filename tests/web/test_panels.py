@@ -87,3 +87,22 @@ async def test_every_type_draws_its_catalogue_entry(client: httpx.AsyncClient, s
             assert f'<option value="{option}"' in html
     if spec.note:
         assert f'<p class="panel-note">{marked(spec.note)}</p>' in html
+
+
+async def test_expression_fields_are_marked_for_the_code_editor(client: httpx.AsyncClient) -> None:
+    """Every expression (a field or a map's value) carries `data-check="expression"`, which the
+    editor draws as a code field; a condition's may span lines, the others are one line; an API
+    call's save is followed by the response tree the editor fills."""
+    condition = await panel(client, {"id": "c", "type": "condition", "expression": "input.x == 1"})
+    assert re.search(r'<textarea name="expression"[^>]*data-check="expression"[^>]*data-multiline',
+                     condition)
+    end = await panel(client, {"id": "e", "type": "end", "result": "'done'"})
+    result = re.search(r'<textarea name="result"[^>]*>', end)
+    assert result and 'data-check="expression"' in result[0] and "data-multiline" not in result[0]
+    call = await panel(client, {"id": "a", "type": "api_call", "api_call": "x",
+                                "save": {"carrier": "response.body.carrier"}})
+    assert re.search(r'<input name="save.value" value="response.body.carrier"[^>]*'
+                     r'data-check="expression"', call)
+    assert call.index('data-pairs="save"') < call.index("data-response-tree")
+    function = await panel(client, {"id": "f", "type": "function", "function": "first"})
+    assert "data-response-tree" not in function  # what it saves is its result, not a response

@@ -33,6 +33,7 @@ export const api = {
   publish: (id) => request("POST", `/api/blueprints/${enc(id)}/publish`),
   versions: (id) => request("GET", `/api/blueprints/${enc(id)}/versions`),
   version: (id, n) => request("GET", `/api/blueprints/${enc(id)}/versions/${n}`),
+  scope: (id, body) => request("POST", `/api/blueprints/${enc(id)}/scope`, body),
   checkExpression: (expression, kind) => request("POST", "/api/expressions/check", { expression, kind }),
   testRun: (id, body) => request("POST", `/api/blueprints/${enc(id)}/test-run`, body),
   order: (orderId) => request("GET", `/api/orders/${enc(orderId)}`),

@@ -1,6 +1,7 @@
 // The config panel: a server-rendered htmx form for the selected node, edge, or the blueprint
 // itself. Edits flow back into the graph as the user types; each settled edit is one undo step.
 import { api } from "./api.js";
+import { createCodeFields } from "./code/index.js";
 import { nodeOf } from "./convert.js";
 import { NODE_ID, readBlueprintForm, readEdgeForm, readNodeForm } from "./forms.js";
 import { allowedKinds } from "./rules.js";
@@ -28,6 +29,7 @@ function fieldMessage(input, text) {
 export function createPanel(editor, element) {
   const base = element.dataset.panelUrl;
   let target = { kind: "blueprint" };
+  const code = createCodeFields(editor, element);
 
   function values() {
     const readOnly = editor.readOnly ? "1" : "";
@@ -68,6 +70,7 @@ export function createPanel(editor, element) {
     if (added) {
       // a new key/value row arrived: the user types its key next
       const keys = added.closest(".pairs")?.querySelectorAll(".pair-key");
+      code.attachRows();
       keys?.[keys.length - 1]?.focus();
       return;
     }
@@ -77,7 +80,8 @@ export function createPanel(editor, element) {
     if ((form.dataset.cell || "") !== cellId && target.kind !== "blueprint") return;
     fillProblems(form);
     if (editor.readOnly) form.querySelector("fieldset")?.setAttribute("disabled", "");
-    else if (form.dataset.panel === "blueprint") {
+    if (form.dataset.panel === "node" && target.kind === "node") code.attach(form, target.cell);
+    if (!editor.readOnly && form.dataset.panel === "blueprint") {
       showFieldErrors(form, true);
       if (focusField) form.elements.namedItem(focusField)?.focus();
     }
@@ -191,6 +195,8 @@ export function createPanel(editor, element) {
 
   function apply(form) {
     if (editor.readOnly || !form.isConnected) return;
+    // a form left behind (a field's blur as the panel turns to another step) is not the target's
+    if (form.dataset.cell && form.dataset.cell !== target.cell?.id) return;
     if (form.dataset.panel === "node" && target.kind === "node") applyNode(form);
     if (form.dataset.panel === "edge" && target.kind === "edge") applyEdge(form);
     if (form.dataset.panel === "blueprint" && target.kind === "blueprint") applyBlueprint(form);
@@ -206,10 +212,13 @@ export function createPanel(editor, element) {
   }
   const checkLater = debounce(async (input) => {
     const expression = input.value.trim();
-    if (!expression) return fieldMessage(input, "");
+    if (!expression) { code.showDiagnostic(input, ""); return fieldMessage(input, ""); }
     const result = await api.checkExpression(expression, input.dataset.check);
     if (result.status === 404) return;
-    if (input.value.trim() === expression) fieldMessage(input, result.data?.ok === false ? result.data.error : "");
+    if (input.value.trim() !== expression) return;
+    const message = result.data?.ok === false ? result.data.error : "";
+    fieldMessage(input, message);
+    code.showDiagnostic(input, message);
   }, 350);
 
   element.addEventListener("input", (event) => {
@@ -242,6 +251,7 @@ export function createPanel(editor, element) {
   }
   return {
     show, render, isShowing, refreshProblems, flush, revealField, showFieldError, refreshFieldErrors,
+    showRun: code.showRun,
     get target() { return target; },
   };
 }

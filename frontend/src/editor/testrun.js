@@ -150,6 +150,7 @@ export function createTestRun(editor, root) {
     const result = await api.order(orderId);
     if (!result.ok || orderId !== current) return;
     const order = result.data;
+    editor.panel.showRun(order);  // sets editor.lastRun; the panel shows its saved values
     const steps = order.steps || [];
     const final = FINAL.has(order.state);
     showSkipped(light(final ? steps : [...steps, ...lanes(order)], final));
