@@ -1,6 +1,7 @@
 // Bundles the browser code into backend/static/build/ (gitignored): `npm run build`.
 //   htmx.js    htmx 4 with its SSE extension, for every page
 //   editor.js  the blueprint editor island (X6), for /blueprints/{id}
+//   codefield.js  its code fields (CodeMirror), which editor.js loads after its first drawing
 //   pages.js   small behaviours of the other pages (the orders list's selection)
 //   orderflow.js  the order page's read-only graph (X6 without its plugins: the editor's
 //              shapes on `@antv/x6/es/graph`, about a quarter smaller than the whole package)
@@ -17,6 +18,7 @@ const options = {
   entryPoints: {
     htmx: "frontend/src/htmx.js",
     editor: "frontend/src/editor/main.js",
+    codefield: "frontend/src/editor/code/bundle.js",
     pages: "frontend/src/pages.js",
   },
   outdir: "backend/static/build",

@@ -1,5 +1,6 @@
 // Entry point of the editor island: /blueprints/{id} mounts it on #editor.
 import { createClipboard } from "./clipboard.js";
+import { loadCodeFields } from "./code/load.js";
 import { createEditor } from "./editor.js";
 import { bindKeyNav } from "./keynav.js";
 import { bindKeys } from "./keys.js";
@@ -39,6 +40,7 @@ function boot() {
     editor.drawnAt = performance.now();  // since navigation start: the first render, as a user sees it
     root.dataset.ready = "true";
     routeAround(editor.graph);
+    loadCodeFields().catch(() => {});  // ready before the first step's settings open
   });
 }
 

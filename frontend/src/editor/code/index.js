@@ -3,7 +3,7 @@
 // then, once per field); an API call's panel shows its response tree, whose fields are kept by
 // a click; a test run's saved values show beside the save rows.
 import { nodeOf } from "../convert.js";
-import { showDiagnostic, upgradeFields } from "./field.js";
+import { loadCodeFields, showDiagnostic } from "./load.js";
 import { keepName, showResponseTree, showWas } from "./response.js";
 import { createScopes, scopeField } from "./scope.js";
 
@@ -32,9 +32,13 @@ export function createCodeFields(editor, element) {
 
   function upgrade() {
     const at = shown;
-    upgradeFields(at.form, {
-      readOnly: editor.readOnly,
-      scopeFor: (source) => () => at.entries[scopeField(source.name)] || null,
+    loadCodeFields().then(({ upgradeFields }) => {
+      if (showing() !== at) return;
+      upgradeFields(at.form, {
+        readOnly: editor.readOnly,
+        scopeFor: (source) => () => at.entries[scopeField(source.name)] || null,
+      });
+      at.form.dataset.codeReady = "true";
     });
   }
 
