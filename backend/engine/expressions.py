@@ -23,6 +23,7 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.lexer import TokenStream
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import missing
 from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 
@@ -224,8 +225,30 @@ def _callee(obj: Any) -> str:
     return f"{name}()"
 
 
+class _Strict(StrictUndefined):
+    """A missing name, key or element fails the step, in words that say what is there."""
+
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:
+        if self._undefined_hint:
+            return self._undefined_hint
+        name, obj = self._undefined_name, self._undefined_obj
+        if obj is missing:
+            return f"“{name}” is not defined here"
+        if isinstance(obj, dict):
+            keys = [str(key)[:40] for key in list(obj)[:12]]
+            has = f"it has {', '.join(keys)}{', …' if len(obj) > 12 else ''}" if keys else "it is empty"
+            return f"there is no “{name}” in this object ({has})"
+        kind = "text" if isinstance(obj, str) else "list" if isinstance(obj, list | tuple) else None
+        if kind and isinstance(name, int):
+            return f"the {kind} has no element {name} (it has {len(obj)})"
+        return f"{f'the {kind}' if kind else limits.short(obj)} has no “{name}”"
+
+
 def _environment() -> Sandbox:
-    env = Sandbox(undefined=StrictUndefined, autoescape=False)
+    env = Sandbox(undefined=_Strict, autoescape=False)
     _install_functions(env)
     return env
 

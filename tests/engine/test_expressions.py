@@ -56,10 +56,11 @@ def test_evaluate_returns_native_values(source: str, expected: object) -> None:
 
 
 @pytest.mark.parametrize(("source", "missing"), [
-    ("nope", "'nope' is undefined"),
-    ("input.missing", "has no attribute 'missing'"),
-    ("vars['absent']", "absent"),
-    ("vars.doc.k[5]", "list object has no element 5"),
+    ("nope", "“nope” is not defined here"),
+    ("input.missing", r"there is no “missing” in this object \(it has country, total, items\)"),
+    ("vars['absent']", "there is no “absent” in this object"),
+    ("vars.doc.k[5]", r"the list has no element 5 \(it has 2\)"),
+    ("input.country.code", "the text has no “code”"),
 ])
 def test_strict_undefined_raises(source: str, missing: str) -> None:
     with pytest.raises(ExpressionError, match=missing):
@@ -67,7 +68,7 @@ def test_strict_undefined_raises(source: str, missing: str) -> None:
 
 
 def test_undefined_inside_an_operation_raises() -> None:
-    with pytest.raises(ExpressionError, match="undefined"):
+    with pytest.raises(ExpressionError, match="“nope” is not defined here"):
         evaluate("nope + 1", {})
 
 
@@ -168,9 +169,9 @@ def test_values_from_data_are_not_rendered_again() -> None:
 
 
 def test_render_strict_undefined_raises() -> None:
-    with pytest.raises(ExpressionError, match="'missing' is undefined"):
+    with pytest.raises(ExpressionError, match="“missing” is not defined here"):
         render("x/{{ missing }}", {})
-    with pytest.raises(ExpressionError, match="undefined"):
+    with pytest.raises(ExpressionError, match="“missing” is not defined here"):
         render("{{ missing }}", {})
 
 
