@@ -28,6 +28,9 @@ from backend.engine.structure import Block, Structure
 CHILD_TYPES = frozenset(spec.type for spec in NODE_TYPE_SPECS
                         if any(spec_field.kind == "blueprint" for spec_field in spec.fields))
 JOIN = "join"
+_SPECS = {spec.type: spec for spec in NODE_TYPE_SPECS}
+_ARTICLES = {"array": "a list", "object": "an object", "string": "text", "integer": "a whole number",
+             "number": "a number", "boolean": "true or false", "null": "none"}
 _CONSTANTS = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
               (type(None), "null"))
 
@@ -35,6 +38,34 @@ _CONSTANTS = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "str
 def _problem(code: str, message: str, node: str | None = None,
              edge: tuple[str, str] | None = None) -> Problem:
     return Problem(code=code, message=message, node=node, edge=edge)
+
+
+# -- words: how messages name steps and list things ----------------------------------------
+
+
+def called(nodes: Mapping[str, Node], node_id: str) -> str:
+    """A step as a person knows it: its label, else its id, in quotes."""
+    node = nodes.get(node_id)
+    label = (node.label or "").strip() if node is not None else ""
+    return f"“{label or node_id}”"
+
+
+def quoted(name: str | None, fallback: str) -> str:
+    return f"“{(name or '').strip() or fallback}”"
+
+
+def a_step(node_type: str) -> str:
+    """"An API call step", "A for-each step": a node type as a message begins with it."""
+    spec = _SPECS.get(node_type)
+    title = spec.title if spec is not None else node_type
+    words = title if title.startswith("API") else title.lower().replace(" ", "-")
+    return f"{'An' if words[:1].lower() in 'aeiou' else 'A'} {words} step"
+
+
+def listed(items: Iterable[str], conjunction: str) -> str:
+    """"a", "a and b", "a, b and c"."""
+    names = list(items)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
 
 
 # -- literals ------------------------------------------------------------------------------
@@ -66,8 +97,8 @@ def _json_type(expr: ast.Expr) -> str | None:
 def items_problems(node: Node) -> Iterator[Problem]:
     kind = literal_type(node.items) if node.items else None
     if kind not in (None, "array"):
-        yield _problem("bad_items", f"`items` must be a list; this literal is of type {kind}.",
-                       node.id)
+        yield _problem("bad_items", f"The items must be a list (one child per element), but this "
+                       f"is {_ARTICLES.get(kind or '', kind)}.", node.id)
 
 
 # -- child blueprints ----------------------------------------------------------------------
@@ -109,13 +140,16 @@ def child_problems(doc: BlueprintDoc, blueprints: Mapping[str, ChildBlueprint]) 
         loop = _path_back(runs, node.blueprint, doc.id)
         if loop:
             path = " → ".join([doc.id, *loop])
-            yield _problem("blueprint_contains_itself",
-                           f"Blueprint {doc.id!r} would contain itself: {path}.", node.id)
+            yield _problem("blueprint_contains_itself", f"This would run the blueprint "
+                           f"“{doc.id}” inside itself ({path}): a blueprint cannot contain "
+                           "itself.", node.id)
         elif child is None:
-            yield _problem("unknown_blueprint", f"No blueprint with id {node.blueprint!r}.", node.id)
+            yield _problem("unknown_blueprint", f"There is no blueprint “{node.blueprint}”: pick "
+                           "one from the list.", node.id)
         elif not child.published:
-            yield _problem("unpublished_blueprint",
-                           f"Blueprint {node.blueprint!r} has no published version yet.", node.id)
+            yield _problem("unpublished_blueprint", f"The blueprint “{node.blueprint}” has no "
+                           "published version yet: publish it first (a child always runs a "
+                           "published version).", node.id)
         else:
             yield from _input_problems(node, child.input_schema)
 
@@ -145,18 +179,21 @@ def _input_problems(node: Node, schema: Mapping[str, Any]) -> Iterator[Problem]:
     properties = properties if isinstance(properties, dict) else {}
     missing = [name for name in schema.get("required") or [] if name not in node.input]
     if missing:
-        yield _problem("child_input", f"Blueprint {child!r} requires input "
-                       f"{', '.join(missing)}: map it in `input`.", node.id)
+        them = "it" if len(missing) == 1 else "them"
+        yield _problem("child_input", f"The blueprint “{child}” needs the input "
+                       f"{listed(missing, 'and')}: add {them} under Child input.", node.id)
     extra = sorted(set(node.input) - set(properties))
     if extra and schema.get("additionalProperties") is False:
-        yield _problem("child_input", f"Blueprint {child!r} accepts no input named "
-                       f"{', '.join(extra)}.", node.id)
+        yield _problem("child_input", f"The blueprint “{child}” takes no input named "
+                       f"{listed(extra, 'or')}.", node.id)
     for key, source in node.input.items():
         wanted = _schema_types(properties.get(key))
         found = literal_type(source)
         if wanted and found and not (found in wanted or (found == "integer" and "number" in wanted)):
-            yield _problem("child_input", f"`input.{key}` is a literal of type {found}, but "
-                           f"blueprint {child!r} wants {' or '.join(sorted(wanted))}.", node.id)
+            wants = listed([_ARTICLES.get(kind, kind) for kind in sorted(wanted)], "or")
+            yield _problem("child_input", f"The child input “{key}” is "
+                           f"{_ARTICLES.get(found, found)}, but the blueprint “{child}” wants "
+                           f"{wants}.", node.id)
 
 
 def _schema_types(schema: Any) -> set[str]:
@@ -177,15 +214,16 @@ def structure_problems(doc: BlueprintDoc, structure: Structure) -> Iterator[Prob
     nodes = {node.id: node for node in doc.nodes}
     for block in structure.blocks.values():
         if block.join is None and len(block.branches) > 1:
-            yield _problem("parallel_without_join", "The branches of this parallel do not all "
-                           "meet at one join (or a path inside a branch ends elsewhere).",
-                           block.parallel)
-    yield from _join_problems(doc, _by_join(structure))
+            yield _problem("parallel_without_join", "The branches of this parallel step do not "
+                           "all meet at one join step (or a path inside a branch ends somewhere "
+                           "else).", block.parallel)
+    yield from _join_problems(doc, nodes, _by_join(structure))
     blocks = single_joins(structure).values()
     crossing = {edge: block.parallel for block in blocks for edge in block.crossing}
     for edge, parallel in sorted(crossing.items()):
-        yield _problem("branch_crossing", f"This edge crosses into a branch of parallel "
-                       f"{parallel!r} (or into its join) from outside that branch.", edge=edge)
+        yield _problem("branch_crossing", f"This edge jumps into a branch of the parallel step "
+                       f"{called(nodes, parallel)} (or into its join) from outside that branch: "
+                       "branches meet only at their join.", edge=edge)
     for block in blocks:
         yield from _write_conflicts(nodes, block)
 
@@ -203,16 +241,17 @@ def single_joins(structure: Structure) -> dict[str, Block]:
     return {join: blocks[0] for join, blocks in _by_join(structure).items() if len(blocks) == 1}
 
 
-def _join_problems(doc: BlueprintDoc, by_join: Mapping[str, list[Block]]) -> Iterator[Problem]:
+def _join_problems(doc: BlueprintDoc, nodes: Mapping[str, Node],
+                   by_join: Mapping[str, list[Block]]) -> Iterator[Problem]:
     for join, blocks in by_join.items():
         if len(blocks) > 1:
-            names = " and ".join(sorted(repr(block.parallel) for block in blocks))
-            yield _problem("join_shared", f"Parallels {names} both end at this join; each "
-                           "parallel needs a join of its own.", join)
+            names = listed(sorted(called(nodes, block.parallel) for block in blocks), "and")
+            yield _problem("join_shared", f"The parallel steps {names} all end at this join: "
+                           "each parallel needs a join of its own.", join)
     for node in doc.nodes:
         if node.type == JOIN and node.id not in by_join:
-            yield _problem("orphan_join", "This join is not where any parallel's branches meet.",
-                           node.id)
+            yield _problem("orphan_join", "No parallel step's branches meet at this join: draw "
+                           "the branches of a parallel to it, or remove it.", node.id)
 
 
 def _write_conflicts(nodes: Mapping[str, Node], block: Block) -> Iterator[Problem]:
@@ -228,11 +267,12 @@ def _write_conflicts(nodes: Mapping[str, Node], block: Block) -> Iterator[Proble
         for first, saving in by_branch.items():
             others = {other for branch, ids in by_branch.items() if branch != first for other in ids}
             for node_id in sorted(saving):
-                names = ", ".join(repr(other) for other in sorted(others - {node_id}))
+                names = [called(nodes, other) for other in sorted(others - {node_id})]
                 if names:
                     yield _problem("parallel_write_conflict", f"vars.{var} is also saved by "
-                                   f"{names} in another branch of parallel {block.parallel!r}: "
-                                   "the order of the saves is not defined.", node_id)
+                                   f"{listed(names, 'and')} in another branch of the parallel "
+                                   f"step {called(nodes, block.parallel)}: which save wins is "
+                                   "not defined.", node_id)
 
 
 def join_saved(block: Block, before: frozenset[str],

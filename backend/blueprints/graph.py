@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from backend.blueprints import flow_rules
-from backend.blueprints.flow_rules import ChildBlueprint
+from backend.blueprints.flow_rules import ChildBlueprint, a_step, called, listed, quoted
 from backend.blueprints.schemas import Problem
 from backend.engine import expressions
 from backend.engine.catalogue import EDGE_KINDS, NODE_TYPE_SPECS, NODE_TYPES
@@ -54,6 +54,17 @@ REQUIRED: dict[str, tuple[str, ...]] = {  # the catalogue's required fields, by 
     spec.type: tuple(spec_field.name for spec_field in spec.fields if spec_field.required)
     for spec in NODE_TYPE_SPECS
 }
+NEEDS = {  # what a missing required field means, in words: "An API call step needs …"
+    "api_call": "an API call to run: pick one",
+    "function": "a function to run: pick one",
+    "expression": "a condition to check, like input.country == 'US'",
+    "signal": "the name of the signal it waits for",
+    "items": "the list to go through, like input.lines",
+    "blueprint": "a child blueprint to run: pick one",
+}
+FIELD_LABELS = {spec_field.name: spec_field.label.lower()  # an expression's field, in words
+                for spec in NODE_TYPE_SPECS for spec_field in spec.fields}
+MAP_WORDS = {"args": "the argument", "input": "the child input", "save": "the saved value"}
 
 
 @dataclass(frozen=True)
@@ -93,12 +104,15 @@ def _problem(code: str, message: str, node: str | None = None, edge: Edge | None
 def _node_problems(doc: BlueprintDoc, nodes: dict[str, Node], catalog: Catalog) -> Iterator[Problem]:
     starts = [node for node in doc.nodes if node.type == "start"]
     if not starts:
-        yield _problem("missing_start", "The blueprint needs one start node.")
+        yield _problem("missing_start", "Every flow needs a start step, where its orders begin: "
+                       "add one from the palette.")
     for extra in starts[1:]:
-        yield _problem("multiple_starts", "Only one start node is allowed.", extra.id)
+        yield _problem("multiple_starts", "A flow has only one start step: remove this one.",
+                       extra.id)
     for node_id, count in Counter(node.id for node in doc.nodes).items():
         if count > 1:
-            yield _problem("duplicate_node_id", f"{count} nodes share the id {node_id!r}.", node_id)
+            yield _problem("duplicate_node_id", f"{count} steps have the id “{node_id}”: give "
+                           "each step an id of its own.", node_id)
     for node in doc.nodes:
         yield from _fields(node, catalog)
     yield from flow_rules.child_problems(doc, catalog.blueprints)
@@ -106,25 +120,32 @@ def _node_problems(doc: BlueprintDoc, nodes: dict[str, Node], catalog: Catalog) 
 
 def _fields(node: Node, catalog: Catalog) -> Iterator[Problem]:
     if node.type not in NODE_TYPES:
-        yield _problem("unknown_node_type", f"Unknown node type {node.type!r}.", node.id)
+        kinds = listed(sorted(NODE_TYPES), "or")
+        yield _problem("unknown_node_type", f"“{node.type}” is not a kind of step (the kinds "
+                       f"are {kinds}).", node.id)
         return
     for name in REQUIRED.get(node.type, ()):
         if not getattr(node, name):
-            yield _problem("missing_field", f"A {node.type} node needs `{name}`.", node.id)
+            needs = NEEDS.get(name, f"its {FIELD_LABELS.get(name, name)}")
+            yield _problem("missing_field", f"{a_step(node.type)} needs {needs}.", node.id)
     if node.type == "api_call" and node.api_call and node.api_call not in catalog.api_calls:
-        yield _problem("unknown_api_call", f"No API call with id {node.api_call!r}.", node.id)
+        yield _problem("unknown_api_call", f"There is no API call “{node.api_call}”: pick one, "
+                       "or create it on the API calls page.", node.id)
     if node.type == "function" and node.function and node.function not in catalog.functions:
-        yield _problem("unknown_function", f"No function named {node.function!r}.", node.id)
+        yield _problem("unknown_function", f"There is no function “{node.function}”: pick one "
+                       "of the registered functions.", node.id)
     yield from _durations(node)
     yield from flow_rules.items_problems(node)
     if node.type == "end" and node.status not in (None, "completed", "failed"):
-        yield _problem("bad_status", "An end's status is `completed` or `failed`.", node.id)
+        yield _problem("bad_status", f"An end step finishes the order as “completed” or "
+                       f"“failed”, not “{node.status}”.", node.id)
     yield from _expression_problems(node, catalog)
 
 
 def _durations(node: Node) -> Iterator[Problem]:
     if node.type == "sleep" and bool(node.duration) == bool(node.until):
-        yield _problem("missing_field", "A sleep needs either `duration` or `until`.", node.id)
+        yield _problem("missing_field", "A sleep step needs either a duration (like 15m) or a "
+                       "time to sleep until, not both.", node.id)
     for name in ("duration", "timeout"):
         value = getattr(node, name)
         if value is None:
@@ -132,7 +153,16 @@ def _durations(node: Node) -> Iterator[Problem]:
         try:
             parse_duration(value)
         except DurationError as exc:
-            yield _problem("bad_duration", f"`{name}`: {exc}", node.id)
+            yield _problem("bad_duration", f"The {name} {exc}.", node.id)
+
+
+def described(where: str) -> str:
+    """Where an expression is (`node_expressions`' first item), in words: `args.id` → the
+    argument “id”, `expression` → the condition."""
+    field_name, _, key = where.partition(".")
+    if key:
+        return f"{MAP_WORDS.get(field_name, field_name)} “{key}”"
+    return f"the {FIELD_LABELS.get(field_name, field_name)}"
 
 
 def node_expressions(node: Node) -> Iterator[tuple[str, str, frozenset[str]]]:
@@ -173,35 +203,42 @@ def _input_problems(doc: BlueprintDoc, catalog: Catalog) -> Iterator[Problem]:
                       for name in expressions.reads_of(source, "input", template=True)}
         unknown = sorted(reads - declared)
         if unknown:
-            names = ", ".join(f"input.{name}" for name in unknown)
-            known = ", ".join(sorted(declared)) or "none"
-            yield _problem("unknown_input", f"{names}: the input schema declares no such "
-                           f"propert{'y' if len(unknown) == 1 else 'ies'} (it has: {known}).",
-                           node.id)
+            names = listed([f"input.{name}" for name in unknown], "and")
+            known = f"it has {listed(sorted(declared), 'and')}" if declared else "it has none"
+            yield _problem("unknown_input", f"This step reads {names}, but the input schema "
+                           f"has no such propert{'y' if len(unknown) == 1 else 'ies'} "
+                           f"({known}).", node.id)
 
 
 def _expression_problems(node: Node, catalog: Catalog) -> Iterator[Problem]:
     for where, source, scope in node_expressions(node):
         error = expressions.parse_error(source)
         if error:
-            yield _problem("bad_expression", f"`{where}` does not parse: {error}", node.id)
+            yield _problem("bad_expression", f"In {described(where)}: {error}.", node.id)
             continue
-        unknown = expressions.undeclared_names(source) - scope
+        unknown = sorted(expressions.undeclared_names(source) - scope)
         if unknown:
-            names = ", ".join(sorted(unknown))
-            yield _problem("unknown_name", f"`{where}` reads unknown name(s): {names}.", node.id)
+            names = listed([f"“{name}”" for name in unknown], "and")
+            verb = "is" if len(unknown) == 1 else "are"
+            yield _problem("unknown_name", f"{described(where).capitalize()} uses {names}, which "
+                           f"{verb} not known here (it may use {listed(sorted(scope), 'and')}).",
+                           node.id)
     for key in node.save:
         if not key.isidentifier():
-            yield _problem("bad_expression", f"Cannot save into {key!r}: not a name.", node.id)
+            yield _problem("bad_expression", f"“{key}” cannot be the name of a saved value: use "
+                           "letters, digits and _, not starting with a digit.", node.id)
     spec = catalog.api_calls.get(node.api_call or "") if node.type == "api_call" else None
     if spec is not None and broken_templates(spec):
-        yield _problem("bad_expression", f"API call {spec.id!r} has a template that does not "
-                       "parse; fix the API call.", node.id)
+        yield _problem("bad_expression", f"The API call {quoted(spec.name, spec.id)} has a "
+                       "template with a mistake: fix it on the API calls page.", node.id)
     if spec is not None:
         missing = sorted(api_call_arg_reads(spec) - set(node.args))
         if missing:
-            names = ", ".join(missing)
-            yield _problem("missing_arg", f"API call {spec.id!r} needs args: {names}.", node.id)
+            names = listed(missing, "and")
+            them = "it" if len(missing) == 1 else "them"
+            yield _problem("missing_arg", f"The API call {quoted(spec.name, spec.id)} needs the "
+                           f"argument{'s' if len(missing) > 1 else ''} {names}: add {them} "
+                           "under Arguments.", node.id)
 
 
 def api_call_templates(spec: ApiCallSpec) -> list[str]:
@@ -239,23 +276,26 @@ def _edge_problems(doc: BlueprintDoc, nodes: dict[str, Node]) -> Iterator[Proble
         yield from _edge_shape(edge, nodes)
     for node in doc.nodes:
         out = [edge for edge in doc.edges if edge.source == node.id and edge.target in nodes]
-        yield from _out_edges(node, out)
+        yield from _out_edges(node, out, nodes)
 
 
 def _edge_shape(edge: Edge, nodes: dict[str, Node]) -> Iterator[Problem]:
-    for end in ("source", "target"):
+    for end, way in (("source", "comes from"), ("target", "leads to")):
         if getattr(edge, end) not in nodes:
             name = getattr(edge, end)
-            yield _problem("dangling_edge", f"The edge's {end} {name!r} is not a node.", edge=edge)
+            yield _problem("dangling_edge", f"This edge {way} “{name}”, which is not a step of "
+                           "this flow.", edge=edge)
     if edge.kind not in EDGE_KINDS:
-        yield _problem("bad_edge_kind", f"Unknown edge kind {edge.kind!r}.", edge=edge)
+        yield _problem("bad_edge_kind", f"“{edge.kind}” is not a kind of edge (the kinds are "
+                       f"{listed(EDGE_KINDS, 'and')}).", edge=edge)
     target = nodes.get(edge.target)
     spec = NODE_TYPES.get(target.type) if target is not None else None
     if spec is not None and not spec.accepts_in:
-        yield _problem("edge_into_start", "No edge may lead into start.", edge=edge)
+        yield _problem("edge_into_start", "Nothing can lead into the start step: every order "
+                       "begins there.", edge=edge)
 
 
-def _out_edges(node: Node, out: list[Edge]) -> Iterator[Problem]:
+def _out_edges(node: Node, out: list[Edge], nodes: dict[str, Node]) -> Iterator[Problem]:
     """The node type's catalogue entry decides which kinds may leave it and which must."""
     spec = NODE_TYPES.get(node.type)
     if spec is None:
@@ -263,38 +303,45 @@ def _out_edges(node: Node, out: list[Edge]) -> Iterator[Problem]:
     kinds = Counter(edge.kind for edge in out)
     for edge in out:
         if not spec.out:
-            yield _problem("edge_out_of_end", f"Nothing comes after {spec.title.lower()}: "
-                           "it has no outgoing edges.", edge=edge)
+            yield _problem("edge_out_of_end", f"Nothing comes after {a_step(node.type).lower()}:"
+                           " remove this edge.", edge=edge)
         elif edge.kind in EDGE_KINDS and edge.kind not in spec.out:
-            message = f"A {node.type} node cannot have a {edge.kind!r} edge."
-            yield _problem("bad_edge_kind", message, edge=edge)
+            allowed = listed([f"“{kind}”" for kind in spec.out], "or")
+            yield _problem("bad_edge_kind", f"{a_step(node.type)} cannot have a “{edge.kind}” "
+                           f"edge (it can have {allowed}).", edge=edge)
     for kind, count in kinds.items():
         if count > 1 and kind in spec.out and kind != spec.fan_out:
-            yield _problem("duplicate_edge", f"{count} {kind!r} edges leave this node.", node.id)
+            yield _problem("duplicate_edge", f"{count} “{kind}” edges leave this step: it takes "
+                           "only one.", node.id)
     if spec.fan_out:
-        yield from _fan_out(node, spec.fan_out, out)
+        yield from _fan_out(node, spec.fan_out, out, nodes)
     missing = [kind for kind in spec.required_out if kinds[kind] == 0 and kind != spec.fan_out]
     if missing and len(spec.required_out) > 1:
-        wanted = " and ".join(f"one {kind}" for kind in spec.required_out)
-        yield _problem("condition_branches", f"A {node.type} needs {wanted} edge.", node.id)
+        wanted = " and ".join(f"one “{kind}” edge" for kind in spec.required_out)
+        lacking = listed([f"“{kind}”" for kind in missing], "and")
+        yield _problem("condition_branches", f"{a_step(node.type)} needs {wanted}: the "
+                       f"{lacking} edge{'s are' if len(missing) > 1 else ' is'} missing.", node.id)
     elif missing:
-        yield _problem("dead_end", "This path stops here: connect it towards an end.", node.id)
+        yield _problem("dead_end", "The flow stops at this step: connect it to the next step or "
+                       "to an end.", node.id)
 
 
-def _fan_out(node: Node, kind: str, out: list[Edge]) -> Iterator[Problem]:
+def _fan_out(node: Node, kind: str, out: list[Edge], nodes: dict[str, Node]) -> Iterator[Problem]:
     """The fan-out kind (a parallel's `branch`) leaves two or more times, to different nodes."""
     targets = Counter(edge.target for edge in out if edge.kind == kind)
     for target, count in sorted(targets.items()):
         if count > 1:
-            yield _problem("duplicate_edge", f"{count} {kind!r} edges lead to {target!r}.", node.id)
+            yield _problem("duplicate_edge", f"{count} “{kind}” edges lead to "
+                           f"{called(nodes, target)}: each branch starts at a step of its own.",
+                           node.id)
     if len(targets) < 2:
-        yield _problem("parallel_branches", f"A {node.type} needs two or more {kind!r} edges, "
-                       "each to a different node.", node.id)
+        yield _problem("parallel_branches", f"{a_step(node.type)} needs two or more “{kind}” "
+                       "edges, each to a different step.", node.id)
 
 
 def _graph(doc: BlueprintDoc, nodes: dict[str, Node]) -> nx.MultiDiGraph:
     graph = nx.MultiDiGraph()
-    graph.add_nodes_from(nodes)
+    graph.add_nodes_from((node_id, {"node": node}) for node_id, node in nodes.items())
     for edge in doc.edges:
         if edge.source in nodes and edge.target in nodes:
             graph.add_edge(edge.source, edge.target, kind=edge.kind, edge=edge)
@@ -312,7 +359,8 @@ def _reachability(doc: BlueprintDoc, graph: nx.MultiDiGraph) -> Iterator[Problem
     reachable = nx.descendants(graph, start) | {start}
     for node in doc.nodes:
         if node.id not in reachable and node.type != "start":
-            yield _problem("unreachable", "No path from start reaches this node.", node.id)
+            yield _problem("unreachable", "No path from the start step reaches this step: "
+                           "connect it, or remove it.", node.id)
 
 
 def _cycles(graph: nx.MultiDiGraph, start: str | None) -> list[Problem]:
@@ -326,7 +374,9 @@ def _cycles(graph: nx.MultiDiGraph, start: str | None) -> list[Problem]:
         entry = min(component, key=lambda n: (distance.get(n, len(graph)), n))
         source, target, key = nx.find_cycle(sub, source=entry)[-1]
         edge = graph.edges[source, target, key]["edge"]
-        problems.append(_problem("cycle", "This edge closes a loop; blueprints have no cycles.",
+        steps = {node: data["node"] for node, data in graph.nodes(data=True) if "node" in data}
+        problems.append(_problem("cycle", f"This edge leads back to {called(steps, target)}, "
+                                 "making a loop: a flow never goes back to an earlier step.",
                                  edge=edge))
     return problems
 
@@ -340,10 +390,10 @@ def _dataflow(doc: BlueprintDoc, graph: nx.MultiDiGraph, nodes: dict[str, Node],
     for node_id, saved in _saved_before(doc, graph, nodes, structure).items():
         missing = sorted(_var_reads(nodes[node_id], catalog) - saved)
         if missing:
-            names = ", ".join(f"vars.{name}" for name in missing)
-            yield _problem("unsaved_var",
-                           f"{names} is read here but not saved on every path from start.",
-                           node_id)
+            names = listed([f"vars.{name}" for name in missing], "and")
+            it = "it" if len(missing) == 1 else "them"
+            yield _problem("unsaved_var", f"This step reads {names}, but not every path from the "
+                           f"start step saves {it} first.", node_id)
 
 
 def saved_before_nodes(doc: BlueprintDoc) -> dict[str, frozenset[str]] | None:

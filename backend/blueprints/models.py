@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from backend.core.db import JSONType, UTCDateTime, utcnow
+from backend.core.db import DocumentType, JSONType, UTCDateTime, utcnow
 
 
 class Blueprint(SQLModel, table=True):
@@ -16,7 +16,7 @@ class Blueprint(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=200)
-    draft: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    draft: dict[str, Any] = Field(sa_column=Column(DocumentType, nullable=False))
     latest_version: int | None = None
     errors: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSONType, nullable=False)
@@ -32,5 +32,5 @@ class BlueprintVersion(SQLModel, table=True):
         primary_key=True, max_length=64, foreign_key="blueprints.id", ondelete="CASCADE"
     )
     version: int = Field(primary_key=True)
-    definition: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    definition: dict[str, Any] = Field(sa_column=Column(DocumentType, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -24,6 +24,10 @@ from backend.core.errors import Conflict
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+# What a person wrote (blueprints, API calls, variables, an order's input): PostgreSQL's `json`
+# keeps the text as written, so objects come back in the order their keys were typed; `jsonb`
+# would reorder them. No query looks inside these columns, so nothing needs jsonb's operators.
+DocumentType = JSON()
 
 
 def utcnow() -> datetime:

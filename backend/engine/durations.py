@@ -18,8 +18,9 @@ def parse_duration(text: str) -> timedelta:
     compact = text.replace(" ", "")
     parts = _PART.findall(compact)
     if not compact or "".join(n + u for n, u in parts) != compact:
-        raise DurationError(f"{text!r} is not a duration like 90s, 15m, 3d or 1h30m")
+        raise DurationError(f"“{text}” is not a duration: write a number and a unit, like 90s, "
+                            "15m, 3d or 1h30m")
     value = timedelta(seconds=sum(float(n) * UNITS[u] for n, u in parts))
     if value > MAX:
-        raise DurationError(f"{text!r} is longer than a year")
+        raise DurationError(f"“{text}” is longer than a year, the longest a step may wait")
     return value

@@ -20,18 +20,21 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, Undefined, meta, nodes
 from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
+from jinja2.lexer import TokenStream
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import missing
 from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 
-from backend.engine import limits
+from backend.engine import limits, syntax
 from backend.engine.functions import REGISTRY
 from backend.engine.limits import ExpressionError, ExpressionLimit
 from backend.engine.macro_cycles import recursion_problem
+from backend.engine.syntax import ExpressionSyntaxError
 
-__all__ = ["ExpressionError", "ExpressionLimit", "evaluate", "render", "parse_error",
-           "undeclared_names", "reads_of", "template_sources", "refresh_functions"]
+__all__ = ["ExpressionError", "ExpressionLimit", "ExpressionSyntaxError", "evaluate", "render",
+           "parse_error", "undeclared_names", "reads_of", "template_sources", "refresh_functions"]
 
 DICT_METHODS = frozenset({"get", "items", "keys", "values"})
 _SINGLE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}$", re.DOTALL)
@@ -134,11 +137,19 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     # -- parsing and compiling --
 
+    def _tokenize(self, source: str, name: str | None, filename: str | None = None,
+                  state: str | None = None) -> TokenStream:
+        """Every parse reads its tokens through one stream that knows where each one is."""
+        return syntax.located_stream(self.lexer, self.preprocess(source, name, filename),
+                                     name, filename, state)
+
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         try:
             tree = super()._parse(source, name, filename)
         except ValueError as exc:  # Python's int-from-text digit limit, inside the lexer
             raise _number_too_long() from exc
+        except TemplateSyntaxError as exc:
+            raise syntax.explain(exc, syntax.last_located(), template=True) from None
         _check_numbers(tree)
         return tree
 
@@ -214,8 +225,30 @@ def _callee(obj: Any) -> str:
     return f"{name}()"
 
 
+class _Strict(StrictUndefined):
+    """A missing name, key or element fails the step, in words that say what is there."""
+
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:
+        if self._undefined_hint:
+            return self._undefined_hint
+        name, obj = self._undefined_name, self._undefined_obj
+        if obj is missing:
+            return f"“{name}” is not defined here"
+        if isinstance(obj, dict):
+            keys = [str(key)[:40] for key in list(obj)[:12]]
+            has = f"it has {', '.join(keys)}{', …' if len(obj) > 12 else ''}" if keys else "it is empty"
+            return f"there is no “{name}” in this object ({has})"
+        kind = "text" if isinstance(obj, str) else "list" if isinstance(obj, list | tuple) else None
+        if kind and isinstance(name, int):
+            return f"the {kind} has no element {name} (it has {len(obj)})"
+        return f"{f'the {kind}' if kind else limits.short(obj)} has no “{name}”"
+
+
 def _environment() -> Sandbox:
-    env = Sandbox(undefined=StrictUndefined, autoescape=False)
+    env = Sandbox(undefined=_Strict, autoescape=False)
     _install_functions(env)
     return env
 
@@ -238,14 +271,20 @@ def refresh_functions() -> None:
 
 
 def _parse_expression(source: str) -> nodes.Expr:
+    """The expression's tree; what does not parse is an ExpressionSyntaxError that says where
+    and what was expected there."""
     try:
         parser = Parser(ENV, source, state="variable")
         expr = parser.parse_expression()
         at_end = parser.stream.eos
     except ValueError as exc:  # Python's int-from-text digit limit, inside the lexer
         raise _number_too_long() from exc
+    except TemplateSyntaxError as exc:
+        raise syntax.explain(exc, syntax.last_located(), template=False) from None
     if not at_end:
-        raise ExpressionError(f"unexpected {parser.stream.current.value!r} after the expression")
+        located = syntax.last_located()
+        assert located is not None
+        raise syntax.leftover(located, parser.stream.current)
     _check_numbers(expr)
     return expr
 
@@ -258,15 +297,14 @@ def _expression_ast(source: str) -> nodes.Template:
 
 @lru_cache(maxsize=4096)
 def _compiled_expression(source: str) -> Any:
-    try:
-        expr = _parse_expression(source)
-    except TemplateSyntaxError as exc:
-        raise ExpressionError(exc.message or str(exc)) from exc
+    expr = _parse_expression(source)
     expr.set_environment(ENV)
     body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
     try:
         template = ENV.from_string(nodes.Template(body, lineno=1))
-    except (TemplateError, ValueError) as exc:
+    except TemplateError as exc:
+        raise syntax.compile_error(exc.message or str(exc), source) from exc
+    except ValueError as exc:
         raise ExpressionError(str(exc)) from exc
     return template
 
@@ -275,7 +313,9 @@ def _compiled_expression(source: str) -> Any:
 def _compiled_template(source: str) -> Any:
     try:
         return ENV.from_string(source)
-    except (TemplateError, ValueError) as exc:
+    except TemplateError as exc:
+        raise syntax.compile_error(exc.message or str(exc), source) from exc
+    except ValueError as exc:
         raise ExpressionError(str(exc)) from exc
 
 

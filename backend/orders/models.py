@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
-from backend.core.db import JSONType, UTCDateTime, utcnow
+from backend.core.db import DocumentType, JSONType, UTCDateTime, utcnow
 
 
 class OrderState(StrEnum):
@@ -53,9 +53,9 @@ class Order(SQLModel, table=True):
     test: bool = False
     mock: bool = False
     dispatch: str = Field(default="immediate", max_length=16)
-    definition: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
+    definition: dict[str, Any] | None = Field(default=None, sa_column=Column(DocumentType))
     state: str = Field(default=OrderState.pending, max_length=16)
-    input: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    input: dict[str, Any] = Field(default_factory=dict, sa_column=Column(DocumentType, nullable=False))
     vars: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     result: Any = Field(default=None, sa_column=Column(JSONType))
     error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))

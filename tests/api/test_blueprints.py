@@ -307,3 +307,25 @@ async def test_a_credential_used_by_an_api_call_cannot_be_deleted(
     assert (await client.delete("/api/api-calls/authed")).status_code == 204
     assert (await client.delete("/api/credentials/tok")).status_code == 204
     assert_error(await client.get("/api/credentials/tok"), 404)
+
+
+async def test_what_a_person_typed_keeps_its_key_order(client: httpx.AsyncClient) -> None:
+    """On PostgreSQL too: documents are `json`, which keeps the text as written (not `jsonb`)."""
+    await add_api_calls(client, "plain")
+    schema = {"type": "object", "properties": {"z": {"type": "string"}, "a": {"type": "integer"},
+                                               "m": {"type": "boolean"}}}
+    made = valid_blueprint(input_schema=schema, sample_input={"z": "last", "a": 1, "m": True})
+    made["nodes"][1] |= {"args": {"zeta": "input.z", "alpha": "input.a"},
+                         "save": {"young": "response.body.id", "old": "response.status"}}
+    await expect(client.post("/api/blueprints", json=made), 201)
+    await expect(client.post("/api/blueprints/bp/publish"), 201)
+    for url in ("/api/blueprints/bp", "/api/blueprints/bp/versions/1"):
+        body = await expect(client.get(url))
+        stored = body.get("draft") or body["definition"]
+        assert list(stored["input_schema"]["properties"]) == ["z", "a", "m"], url
+        assert list(stored["sample_input"]) == ["z", "a", "m"], url
+        fetch = next(node for node in stored["nodes"] if node["id"] == "fetch")
+        assert (list(fetch["args"]), list(fetch["save"])) == (["zeta", "alpha"], ["young", "old"])
+    await expect(client.put("/api/variables/shop", json={"value": {"z": 1, "a": 2}}))
+    listed = (await expect(client.get("/api/variables")))["data"]
+    assert list(listed[0]["value"]) == ["z", "a"]

@@ -20,9 +20,11 @@ CHECKS = [
     ({"expression": "input.a == vars.b | first"},
      {"ok": True, "error": None, "names": ["input", "vars"]}),
     ({"expression": "now()"}, {"ok": True, "error": None, "names": []}),
-    ({"expression": "x | no_such"}, {"ok": False, "error": "No filter named 'no_such'.",
+    ({"expression": "x | no_such"}, {"ok": False, "error": "Unknown function “no_such” at column 5: "
+                                     "expected the name of a registered function",
                                      "names": []}),
-    ({"expression": "1 2"}, {"ok": False, "error": "unexpected 2 after the expression",
+    ({"expression": "1 2"}, {"ok": False, "error": "Unexpected “2” at column 3: expected an operator "
+                             "(like +, == or and) or the end of the expression",
                              "names": []}),
     ({"expression": "{{ args.id }}/{{ order.id }}", "kind": "template"},
      {"ok": True, "error": None, "names": ["args", "order"]}),

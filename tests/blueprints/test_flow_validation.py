@@ -239,19 +239,19 @@ def test_items_that_may_be_a_list(items: str) -> None:
 
 def test_bad_items_names_the_literal_kind() -> None:
     assert messages(linear(for_each("each", "label", items="42")), "bad_items") == [
-        "`items` must be a list; this literal is of type integer."]
+        "The items must be a list (one child per element), but this is a whole number."]
 
 
 # -- child blueprints ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("mapped", "says"), [
-    ({"qty": "item.qty"}, "requires input sku"),
-    ({"sku": "item.sku", "colour": "item.colour"}, "accepts no input named colour"),
-    ({"sku": "42"}, "`input.sku` is a literal of type integer, but blueprint 'line' wants string"),
-    ({"sku": "item.sku", "qty": "'three'"}, "`input.qty` is a literal of type string"),
-    ({"sku": "item.sku", "price": "true"}, "`input.price` is a literal of type boolean"),
-    ({"sku": "item.sku", "ref": "7"}, "wants null or string"),
+    ({"qty": "item.qty"}, "The blueprint “line” needs the input sku: add it under Child input."),
+    ({"sku": "item.sku", "colour": "item.colour"}, "takes no input named colour"),
+    ({"sku": "42"}, "The child input “sku” is a whole number, but the blueprint “line” wants text."),
+    ({"sku": "item.sku", "qty": "'three'"}, "The child input “qty” is text"),
+    ({"sku": "item.sku", "price": "true"}, "The child input “price” is true or false"),
+    ({"sku": "item.sku", "ref": "7"}, "wants none or text"),
 ], ids=["required_not_mapped", "unknown_key", "int_for_string", "string_for_integer",
         "bool_for_number", "int_for_nullable_string"])
 def test_child_input_cannot_satisfy_the_schema(mapped: dict, says: str) -> None:
@@ -277,7 +277,8 @@ def test_a_blueprint_reaching_itself_through_others_names_the_path() -> None:
     data = linear(sub_blueprint("up", "outer"))
     assert problems(data) == [("blueprint_contains_itself", "up", None)]
     assert messages(data, "blueprint_contains_itself") == [
-        "Blueprint 'bp' would contain itself: bp → outer → middle → bp."]
+        "This would run the blueprint “bp” inside itself (bp → outer → middle → bp): a blueprint "
+        "cannot contain itself."]
 
 
 def test_the_draft_replaces_its_own_published_children() -> None:
@@ -346,10 +347,21 @@ def test_structure_is_not_checked_when_there_is_a_cycle() -> None:
 def test_write_conflict_names_the_var_and_the_other_node() -> None:
     data = RULES["parallel_write_conflict"][0]
     assert messages(data, "parallel_write_conflict") == [
-        "vars.x is also saved by 'b' in another branch of parallel 'fan': the order of the "
-        "saves is not defined.",
-        "vars.x is also saved by 'a' in another branch of parallel 'fan': the order of the "
-        "saves is not defined."]
+        "vars.x is also saved by “b” in another branch of the parallel step “fan”: which save "
+        "wins is not defined.",
+        "vars.x is also saved by “a” in another branch of the parallel step “fan”: which save "
+        "wins is not defined."]
+
+
+def test_flow_messages_name_steps_by_their_label() -> None:
+    data = RULES["parallel_write_conflict"][0]
+    labels = {"a": "Make label", "b": "Book pickup", "fan": "Ship both"}
+    for item in data["nodes"]:
+        if item["id"] in labels:
+            item["label"] = labels[item["id"]]
+    assert messages(data, "parallel_write_conflict")[0] == (
+        "vars.x is also saved by “Book pickup” in another branch of the parallel step "
+        "“Ship both”: which save wins is not defined.")
 
 
 def test_two_saves_within_one_branch_do_not_conflict() -> None:
@@ -366,7 +378,7 @@ def test_inner_branches_conflict_in_the_inner_parallel() -> None:
                         save={"x": "result"}, duration=None)
     found = problems(data)
     assert found == [("parallel_write_conflict", "b", None), ("parallel_write_conflict", "c", None)]
-    assert all("parallel 'inner'" in m for m in messages(data, "parallel_write_conflict"))
+    assert all("parallel step “inner”" in m for m in messages(data, "parallel_write_conflict"))
 
 
 # -- expression scopes ---------------------------------------------------------------------

@@ -346,7 +346,8 @@ def test_error_is_readable_after_a_failed_edge() -> None:
 
 def test_missing_arg_message_names_the_args() -> None:
     found = validate(doc(linear(call("c", "create-return"))), catalog())
-    assert [p.message for p in found] == ["API call 'create-return' needs args: ticket_id."]
+    assert [p.message for p in found] == [
+        "The API call “create-return” needs the argument ticket_id: add it under Arguments."]
 
 
 def test_an_all_node_types_blueprint_is_valid() -> None:
@@ -461,7 +462,49 @@ def test_unsaved_message_lists_every_missing_var() -> None:
     data = blueprint([start(), end(result="[vars.b, vars.a, vars.c]")], chain("start", "end"))
     found = validate(doc(data), Catalog())
     assert [p.code for p in found] == ["unsaved_var"]
-    assert found[0].message.startswith("vars.a, vars.b, vars.c ")
+    assert found[0].message == ("This step reads vars.a, vars.b and vars.c, but not every path "
+                                "from the start step saves them first.")
+
+
+def messages(data: dict, code: str) -> list[str]:
+    return [p.message for p in validate(doc(data), catalog()) if p.code == code]
+
+
+def test_messages_read_as_plain_english() -> None:
+    assert messages(linear(node("c", "api_call")), "missing_field") == [
+        "An API call step needs an API call to run: pick one."]
+    assert messages(linear(node("w", "wait_signal")), "missing_field") == [
+        "A wait-for-signal step needs the name of the signal it waits for."]
+    assert messages(linear(call("c", "nope")), "unknown_api_call") == [
+        "There is no API call “nope”: pick one, or create it on the API calls page."]
+    assert messages(linear(sleep("s", "3 days")), "bad_duration") == [
+        "The duration “3 days” is not a duration: write a number and a unit, like 90s, 15m, 3d "
+        "or 1h30m."]
+    data = blueprint([start(), condition("c", "input.ok"), end()],
+                     [edge("start", "c"), edge("c", "end", "true")])
+    assert messages(data, "condition_branches") == [
+        "A condition step needs one “true” edge and one “false” edge: the “false” edge is missing."]
+
+
+def test_an_expression_that_does_not_parse_says_where_and_what_was_expected() -> None:
+    data = blueprint([start(), condition("c", "input.country. == 'US'"), end("yes"), end("no")],
+                     [edge("start", "c"), edge("c", "yes", "true"), edge("c", "no", "false")])
+    assert messages(data, "bad_expression") == [
+        "In the condition: Expected a name after “.” at column 16."]
+    data = linear(call("c", "create-return", args={"ticket_id": "first(input.ids"}))
+    assert messages(data, "bad_expression") == [
+        "In the argument “ticket_id”: Unexpected end of the expression at column 16: expected "
+        "“)” to close the “(” at column 6."]
+
+
+def test_other_steps_are_named_by_their_label() -> None:
+    nodes = [start(), sleep("a", label="Wait a day"), end()]
+    edges = [*chain("start", "a", "end"), edge("a", "a", "failed")]
+    assert messages(blueprint(nodes, edges), "cycle") == [
+        "This edge leads back to “Wait a day”, making a loop: a flow never goes back to an "
+        "earlier step."]
+    nodes = [start(), sleep("a"), end()]
+    assert messages(blueprint(nodes, edges), "cycle")[0].startswith("This edge leads back to “a”,")
 
 
 def test_dataflow_skipped_on_a_cyclic_blueprint() -> None:

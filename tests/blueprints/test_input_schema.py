@@ -29,8 +29,8 @@ def test_an_undeclared_input_read_is_pinned_on_its_node() -> None:
     nodes = [start(), condition("check", "input.countyr == 'US'"), end("yes"), end("no")]
     edges = [edge("start", "check"), edge("check", "yes", "true"), edge("check", "no", "false")]
     assert unknown_inputs(blueprint(nodes, edges, input_schema=SCHEMA)) == [
-        ("check", "input.countyr: the input schema declares no such property "
-                  "(it has: country, ticket_id).")]
+        ("check", "This step reads input.countyr, but the input schema has no such property "
+                  "(it has country and ticket_id).")]
 
 
 def test_declared_inputs_and_schemas_without_properties_pass() -> None:
@@ -45,5 +45,5 @@ def test_the_api_calls_templates_count_too() -> None:
     # create-return's body renders `{{ input.reason }}`, which this schema does not declare
     reads = call("make", "create-return", args={"ticket_id": "input.ticket_id"})
     assert unknown_inputs(linear(reads, input_schema=SCHEMA)) == [
-        ("make", "input.reason: the input schema declares no such property "
-                 "(it has: country, ticket_id).")]
+        ("make", "This step reads input.reason, but the input schema has no such property "
+                 "(it has country and ticket_id).")]

@@ -235,6 +235,7 @@ async def node_context(*, session: AsyncSession, raw: str, parent: str = "") -> 
 def edge_context(*, raw_edge: str, raw_kinds: str) -> dict[str, Any]:
     data = parse_json_object(raw_edge)
     source_type = str(data.pop("source_type", ""))
+    names = {end: str(data.pop(f"{end}_label", "") or "").strip() for end in ("source", "target")}
     edge = _model(Edge, json.dumps({k: v for k, v in data.items() if v not in ("", None)}))
     try:
         kinds = [k for k in json.loads(raw_kinds or "[]") if k in EDGE_KINDS]
@@ -242,7 +243,8 @@ def edge_context(*, raw_edge: str, raw_kinds: str) -> dict[str, Any]:
         raise PanelInputError("kinds: not a JSON list") from exc
     colors = {spec.kind: spec.stroke for spec in EDGE_KIND_SPECS}
     return {"edge": edge, "kinds": kinds or [edge.kind], "source_type": source_type,
-            "color": colors.get(edge.kind)}
+            "color": colors.get(edge.kind), "source_label": names["source"],
+            "target_label": names["target"]}
 
 
 def blueprint_context(*, raw: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from backend.orders.schemas import ORDER_ID_PATTERN, ReprocessRequest
 from backend.web.live import order_changes
 from backend.web.orders import bulk
 from backend.web.orders.views import PAGE_SIZE, graph_boot, list_query, timeline
+from backend.web.step_labels import order_labels
 from backend.web.templating import is_htmx, page
 
 router = APIRouter(prefix="/orders")
@@ -57,7 +58,8 @@ async def list_page(request: Request, session: SessionDep) -> Response:
                                                       limit=PAGE_SIZE)
     counts, fresh_in = await stats.counts_with_age(session=session, where=query.where)
     context = {"query": query, "rows": rows, "next_cursor": next_cursor, "counts": counts,
-               "total": sum(counts.values()), "recount_ms": int(fresh_in * 1000) + 50 if fresh_in else 0}
+               "total": sum(counts.values()), "recount_ms": int(fresh_in * 1000) + 50 if fresh_in else 0,
+               "labels": await order_labels(session, rows)}
     if is_htmx(request):
         return _page(request, "orders/_results.html", context)
     blueprints = await _blueprint_choices(session)

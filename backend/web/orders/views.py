@@ -123,6 +123,11 @@ class Timeline:
     children: dict[str, ChildrenView] = field(default_factory=dict)
     lanes: list[tuple[str, str, str]] = field(default_factory=list)  # (lane, node, state)
 
+    def label(self, node: str | None) -> str | None:
+        """The step's label in the version the order ran, if it has one."""
+        found = self.nodes.get(node or "", {}).get("label")
+        return str(found).strip() or None if found else None
+
     @property
     def lanes_ahead(self) -> list[tuple[str, str, str]]:
         """Live branches whose position no step run shows yet (a branch about to step)."""

@@ -1,5 +1,6 @@
 // Canvas behaviour that is pure view: selection rings, edge tools, the problem tooltip.
 import { nodeOf } from "./convert.js";
+import { stepName } from "./names.js";
 
 const EDGE_TOOLS = [
   { name: "target-arrowhead", args: { attrs: { fill: "#6366f1", stroke: "#fff", "stroke-width": 1.5 } } },
@@ -21,18 +22,36 @@ export function showSelection(graph, { added, removed }) {
   }
 }
 
+/**
+ * The problems of the step under the mouse, under its name. It follows the problems as they
+ * change ("problems:shown", after each validation or save) while the mouse stays: fixed ones
+ * drop out, and it hides when none is left; the next hover reads them afresh.
+ */
 export function problemTooltip(editor, tip) {
-  editor.graph.on("node:mouseenter", ({ node, e }) => {
-    const problems = editor.problems.forNode(nodeOf(node).id);
-    if (!problems.length) return;
-    tip.replaceChildren(...problems.map((problem) => {
+  let hovered = null;  // { cell, x, y } while the mouse is over a step
+
+  function render() {
+    const problems = hovered && editor.graph.hasCell(hovered.cell)
+      ? editor.problems.forNode(nodeOf(hovered.cell).id) : [];
+    if (!problems.length) { tip.hidden = true; return; }
+    const head = document.createElement("div");
+    head.className = "tip-head";
+    head.append(...stepName(editor, nodeOf(hovered.cell).id));
+    tip.replaceChildren(head, ...problems.map((problem) => {
       const line = document.createElement("div");
       line.textContent = problem.message;
       return line;
     }));
-    tip.style.left = `${e.clientX + 14}px`;
-    tip.style.top = `${e.clientY + 14}px`;
+    tip.style.left = `${hovered.x + 14}px`;
+    tip.style.top = `${hovered.y + 14}px`;
     tip.hidden = false;
+  }
+
+  editor.graph.on("node:mouseenter", ({ node, e }) => {
+    hovered = { cell: node, x: e.clientX, y: e.clientY };
+    render();
   });
-  editor.graph.on("node:mouseleave", () => { tip.hidden = true; });
+  editor.graph.on("node:mouseleave", () => { hovered = null; tip.hidden = true; });
+  editor.graph.on("node:removed", ({ node }) => { if (hovered?.cell === node) { hovered = null; tip.hidden = true; } });
+  editor.graph.on("problems:shown", render);
 }

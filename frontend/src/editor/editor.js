@@ -67,6 +67,8 @@ export function createEditor(root, boot) {
     source_type: nodeOf(edge.getSourceCell()).type,
     kind: edge.getData()?.kind || "next",
     label: edge.getData()?.label || "",
+    source_label: nodeOf(edge.getSourceCell()).label || "",
+    target_label: nodeOf(edge.getTargetCell()).label || "",
   });
   editor.toDoc = () => graphToDoc(graph, editor.meta);
   editor.forgetIndex = () => { index = null; };

@@ -1,5 +1,8 @@
 // Validation problems pinned on the canvas (a red badge with a count, a red outline) and listed
-// in the problems tray. Built with textContent only: messages may quote user-written text.
+// in the problems tray, each under the step it is about (its label, then its id, small). Built
+// with textContent only: messages may quote user-written text. Every change is announced on
+// the graph as "problems:shown", so that what shows them elsewhere (the tooltip) follows.
+import { stepName } from "./names.js";
 import { edgeAppearance } from "./shapes.js";
 
 const NODE_MARK = { body: { stroke: "#dc2626", strokeWidth: 1.8 } };
@@ -47,7 +50,9 @@ export function createProblems(editor, { list, counter }) {
       button.className = "problem";
       const where = document.createElement("span");
       where.className = "problem-where";
-      where.textContent = problem.node || (problem.edge ? `${problem.edge[0]} → ${problem.edge[1]}` : "blueprint");
+      if (problem.node) where.append(...stepName(editor, problem.node));
+      else if (problem.edge) where.append(...stepName(editor, problem.edge[0]), " → ", ...stepName(editor, problem.edge[1]));
+      else where.textContent = "blueprint";
       const message = document.createElement("span");
       message.className = "problem-message";
       message.textContent = problem.message;
@@ -69,6 +74,7 @@ export function createProblems(editor, { list, counter }) {
     clearMarks();
     pin(byNode, byEdge);
     renderList(current);
+    editor.graph.trigger("problems:shown", { problems: current });
   }
 
   const forNode = (id) => current.filter((p) => p.node === id);

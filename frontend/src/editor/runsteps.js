@@ -1,6 +1,7 @@
-// One row of the test-run tray per step run: node, status, time, error, saved values, and
-// (unfolded on click) the request and response. Built with textContent only: step data is
-// user data and is never parsed as HTML.
+// One row of the test-run tray per step run: the step (its label, then its id, small), status,
+// time, error, saved values, and (unfolded on click) the request and response. Built with
+// textContent only: step data is user data and is never parsed as HTML.
+import { stepName } from "./names.js";
 
 export function tone(status) {
   const s = String(status || "");
@@ -43,7 +44,9 @@ export function stepRow(step, key, opened, reveal) {
   item.dataset.status = step.status;
   const head = el("div", "run-step-head");
   const status = `${step.status}${step.attempt > 1 ? ` · attempt ${step.attempt}` : ""}`;
-  head.append(el("strong", "", step.node), el("span", "run-status", status), el("small", "", took(step)));
+  const name = el("strong", "run-step-name");
+  name.append(...stepName(window.waybillEditor, step.node));  // labels as the canvas has them
+  head.append(name, el("span", "run-status", status), el("small", "", took(step)));
   item.append(head);
   if (step.error) item.append(el("div", "run-error", errorText(step.error)));
   if (step.saved && Object.keys(step.saved).length) item.append(el("code", "run-saved", JSON.stringify(step.saved)));

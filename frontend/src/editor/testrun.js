@@ -6,6 +6,7 @@
 // unfolds that step's latest run in the tray: its request, response and saved values.
 import { api, describeFailure } from "./api.js";
 import { nodeOf } from "./convert.js";
+import { stepName } from "./names.js";
 import { stepRow, tone } from "./runsteps.js";
 import { toast } from "./toast.js";
 
@@ -77,10 +78,11 @@ export function createTestRun(editor, root) {
   function showSkipped(ids) {
     skippedLine.hidden = !ids.length;
     skippedLine.replaceChildren(`Skipped (not on the path taken): `, ...ids.flatMap((id, i) => {
-      const code = document.createElement("code");
-      code.textContent = id;
-      code.addEventListener("click", () => editor.reveal({ node: id }));
-      return i ? [", ", code] : [code];
+      const name = document.createElement("span");
+      name.className = "step-named";
+      name.append(...stepName(editor, id));
+      name.addEventListener("click", () => editor.reveal({ node: id }));
+      return i ? [", ", name] : [name];
     }));
   }
 
@@ -187,7 +189,9 @@ export function createTestRun(editor, root) {
       message.textContent = `The input is not valid JSON: ${error.message}`;
       return;
     }
-    if (editor.isDirty() && !(await editor.save())) return;
+    // not saved (a field that cannot be read, a refused draft): the dialog steps aside so that
+    // the error, at the field and in the toast, is seen; the input typed here stays
+    if (editor.isDirty() && !(await editor.save())) { dialog.close(); return; }
     const mock = dialog.querySelector("[name=mock]").checked;
     const result = await api.testRun(editor.meta.id, { input, mock });
     if (!result.ok) {
