@@ -3,9 +3,11 @@
 Starts `waybill web` on a free port with a temporary SQLite database, stores a generated
 300-step blueprint, then opens the editor several times and prints:
 
-- time to first render: navigation start until the canvas has drawn every step
-  (page response, bundle parse, graph build, drawing), with its parts: the page's response,
-  DOMContentLoaded, and the editor's own boot (graph build until every step is drawn);
+- time to first render: navigation start until the canvas has drawn every step and that frame
+  is painted (page response, bundle parse, graph build, drawing), with its parts: the page's
+  response, DOMContentLoaded, the editor's boot (building the graph) and boot until painted;
+  the baseline, measured in the same run, is the first render of a one-step blueprint (what
+  the page, the bundles and the panels cost whatever the size of the flow);
 - auto-layout: the dagre computation plus applying the positions, and until the next frame;
 - one validation round trip and one save round trip of the whole draft;
 - completion: the panel of the last function step open (its scope fetched for the draft of
@@ -37,6 +39,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
 ]
 BLUEPRINT_ID = "bench-300"
+BASELINE_ID = "bench-1"
 
 
 def generated_blueprint(count: int) -> dict[str, Any]:
@@ -98,8 +101,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def measure_open(page: Page, url: str) -> dict[str, float]:
-    await page.goto(f"{url}/blueprints/{BLUEPRINT_ID}")
+async def measure_open(page: Page, url: str, blueprint: str = BLUEPRINT_ID) -> dict[str, float]:
+    await page.goto(f"{url}/blueprints/{blueprint}")
     await page.wait_for_selector("#editor[data-ready=true]", timeout=60_000)
     figures: dict[str, float] = await page.evaluate("""() => new Promise((resolve) =>
         requestAnimationFrame(() => resolve({
@@ -199,12 +202,20 @@ async def run(count: int, runs: int) -> None:
             answer.raise_for_status()
             print(f"blueprint: {len(doc['nodes'])} nodes, {len(doc['edges'])} edges, "
                   f"{len(answer.json()['errors'])} validation errors")
+            httpx.post(f"{url}/api/blueprints", timeout=60, json={
+                "id": BASELINE_ID, "name": "Baseline", "nodes": [{"id": "start", "type": "start"}],
+                "edges": [], "layout": {"start": {"x": 0, "y": 0}}}).raise_for_status()
             samples: dict[str, list[float]] = {}
             completion: dict[str, list[float]] = {}
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(
                     executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
                 for _ in range(runs):
+                    # each page in a context of its own: a cold cache, as on a first visit
+                    page = await browser.new_page(viewport={"width": 1440, "height": 900})
+                    baseline = await measure_open(page, url, BASELINE_ID)
+                    samples.setdefault("baseline_1_step_ms", []).append(baseline["first_render_ms"])
+                    await page.close()
                     page = await browser.new_page(viewport={"width": 1440, "height": 900})
                     for result in (await measure_open(page, url), await measure_layout(page),
                                    await measure_round_trips(page)):
@@ -222,6 +233,8 @@ async def run(count: int, runs: int) -> None:
     for key, values in samples.items():
         print(f"{key:<24}{statistics.median(values):>10.1f}{min(values):>10.1f}"
               f"{max(values):>10.1f}")
+    ratio = statistics.median(samples["first_render_ms"]) / statistics.median(samples["baseline_1_step_ms"])
+    print(f"first render of {count} steps = {ratio:.2f}× the one-step baseline")
     print(f"{'completion':<24}{'p50':>10}{'min':>10}{'max':>10}   "
           f"({COMPLETION_TRIES} keystrokes a run; target: under 50 ms)")
     for key, values in completion.items():

@@ -1,5 +1,6 @@
 // Auto-layout: a layered left-to-right drawing (dagre), applied as one undoable step.
 import dagre from "@dagrejs/dagre";
+import { routeAround, routing } from "./shapes.js";
 
 // ranksep leaves an edge's label (34px out from its port) room before the edge turns
 const GAP = { nodesep: 36, ranksep: 100, edgesep: 20, marginx: 40, marginy: 40 };
@@ -68,7 +69,10 @@ function followPorts(graph, positions) {
   }
 }
 
+// Edges find their way around steps once every step is in its place, not at each move.
 export function applyLayout(graph, positions) {
+  const around = routing.around;
+  routing.around = false;
   graph.startBatch("layout");
   for (const node of graph.getNodes()) {
     const at = positions.get(node.id);
@@ -76,6 +80,7 @@ export function applyLayout(graph, positions) {
   }
   for (const edge of graph.getEdges()) if (edge.getVertices().length) edge.setVertices([]);
   graph.stopBatch("layout");
+  if (around) routeAround(graph);
 }
 
 export function autoLayout(graph) {
