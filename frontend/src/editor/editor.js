@@ -12,7 +12,7 @@ import { createProblems } from "./problems.js";
 import { fanOutKind, portFor } from "./nodetypes.js";
 import { createPicker } from "./picker.js";
 import { fanOutCount } from "./rules.js";
-import { edgeAppearance, nodeAttrs, NODE_HEIGHT, NODE_WIDTH, nodeCell } from "./shapes.js";
+import { edgeAppearance, nodeAttrs, NODE_HEIGHT, NODE_WIDTH, nodeCell, routeAround, routing } from "./shapes.js";
 import { toast } from "./toast.js";
 
 const FIELD_NAMES = { input_schema: "input schema", sample_input: "sample input" };
@@ -153,6 +153,17 @@ export function createEditor(root, boot) {
     graph.resetSelection(cell);
     return cell;
   };
+
+  // An undo replays its moves one by one: edges find their way around steps once, after it.
+  const replaying = (fn) => () => {
+    if (editor.readOnly) return;
+    const around = routing.around;
+    routing.around = false;
+    fn();
+    if (around) routeAround(graph);
+  };
+  editor.undo = replaying(() => graph.undo());
+  editor.redo = replaying(() => graph.redo());
 
   editor.deleteSelection = () => {
     if (editor.readOnly) return;

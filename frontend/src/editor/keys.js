@@ -4,8 +4,8 @@
 export function bindKeys(editor) {
   const { graph } = editor;
   const guard = (fn) => () => { if (!editor.readOnly) fn(); return false; };
-  graph.bindKey(["meta+z", "ctrl+z"], guard(() => graph.undo()));
-  graph.bindKey(["meta+shift+z", "ctrl+shift+z", "ctrl+y"], guard(() => graph.redo()));
+  graph.bindKey(["meta+z", "ctrl+z"], guard(() => editor.undo()));
+  graph.bindKey(["meta+shift+z", "ctrl+shift+z", "ctrl+y"], guard(() => editor.redo()));
   graph.bindKey(["delete", "backspace"], guard(() => editor.deleteSelection()));
   graph.bindKey(["meta+a", "ctrl+a"], () => { graph.select(graph.getCells()); return false; });
   graph.bindKey(["meta+c", "ctrl+c"], () => !editor.clipboard.copy());

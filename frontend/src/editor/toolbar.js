@@ -3,8 +3,8 @@
 export function bindToolbar(editor, root) {
   const { graph } = editor;
   const actions = {
-    undo: () => graph.undo(),
-    redo: () => graph.redo(),
+    undo: () => editor.undo(),
+    redo: () => editor.redo(),
     layout: () => editor.autoLayout(),
     fit: () => editor.fit(),
     "zoom-in": () => graph.zoom(0.15),
