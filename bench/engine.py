@@ -1,6 +1,7 @@
 """Engine throughput and webhook latency, against a raw-client baseline in the same run.
 
-    .venv/bin/python bench/engine.py [--orders 2000] [--concurrency 20] [--latency-samples 200]
+    .venv/bin/python bench/engine.py [--mode all|engine|e2e] [--orders 2000] [--concurrency 20]
+                                     [--senders 16] [--latency-samples 200]
 
 1. Baselines: the same 3 sequential calls per order against the same mock API, with a
    shared httpx client (default transport), httpx on the aiohttp transport, and aiohttp.
@@ -9,12 +10,18 @@
    orders/s from the first step start to the last step end, step p50/p95.
 3. Webhook-to-first-step latency: `POST /webhooks/...` on a real `waybill web` to the
    worker's first `step_started` event on Redis pub/sub, one order at a time.
+4. End to end (`--mode e2e`), as users load it: N webhooks, SENDERS at a time, into a real
+   `waybill web`, run by a real `waybill worker`, completion observed in the database; rate =
+   orders / (last order finished − first webhook sent); CPU ms per order of the web, the
+   worker and Redis (psutil, over the run); webhook → 202 and webhook → first step p50/p95
+   (the step run's `started_at` against the send time); the raw clients at SENDERS too.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import statistics
@@ -23,11 +30,13 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import httpx
+import psutil
 from httpx_aiohttp import AiohttpTransport
 from redis.asyncio import Redis
 from rich.console import Console
@@ -41,6 +50,7 @@ from backend.api_calls.service import create_api_call  # noqa: E402
 from backend.blueprints.service import create_blueprint, publish  # noqa: E402
 from backend.core import db, embedded_redis, events  # noqa: E402
 from backend.core.config import Settings  # noqa: E402
+from backend.core.errors import Conflict  # noqa: E402
 from backend.core.queue import connect_redis, enqueue_activation  # noqa: E402
 from backend.engine.format import (
     ApiCallSpec,  # noqa: E402
@@ -55,7 +65,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WAYBILL = [sys.executable, "-m", "backend.app.cli"]
 
 
-def blueprint() -> BlueprintDoc:
+def blueprint(blueprint_id: str = "bench") -> BlueprintDoc:
     calls = [{"id": f"call{n}", "type": "api_call", "api_call": f"bench-step-{n}",
               "args": {"value": "vars.last" if n > 1 else "input.value"},
               "save": {"last": "response.body.step"}} for n in (1, 2, 3)]
@@ -64,7 +74,7 @@ def blueprint() -> BlueprintDoc:
     ids = [node["id"] for node in nodes]
     edges = [{"source": a, "target": b} for a, b in zip(ids, ids[1:], strict=False)]
     return BlueprintDoc.model_validate({
-        "id": "bench", "name": "Bench: 3 API calls", "nodes": nodes, "edges": edges,
+        "id": blueprint_id, "name": "Bench: 3 API calls", "nodes": nodes, "edges": edges,
         "webhook": {"order_id_field": "order_id"}})
 
 
@@ -126,16 +136,20 @@ async def aiohttp_rate(base: str, orders: int, concurrency: int) -> float:
 # -- the engine --------------------------------------------------------------------------------
 
 
-async def prepare(settings: Settings, mock_url: str, orders: int) -> None:
+async def prepare(settings: Settings, mock_url: str, orders: int,
+                  blueprint_id: str = "bench") -> None:
     engine = db.make_engine(settings.resolved_database_url)
     await db.upgrade(engine)
     sessions = db.make_sessionmaker(engine)
     async with sessions() as session:
         await put_variable(session=session, name="mock_url", value=mock_url)
         for n in (1, 2, 3):
-            await create_api_call(session=session, spec=api_call(n))
-        await create_blueprint(session=session, doc=blueprint())
-        await publish(session=session, blueprint_id="bench")
+            try:
+                await create_api_call(session=session, spec=api_call(n))
+            except Conflict:  # made by an earlier mode of this run
+                await session.rollback()
+        await create_blueprint(session=session, doc=blueprint(blueprint_id))
+        await publish(session=session, blueprint_id=blueprint_id)
         for index in range(orders):
             await create_order(session=session, redis=None, settings=settings,
                                order_id=f"bench-{index}", blueprint_id="bench",
@@ -269,13 +283,116 @@ async def _event(pubsub: Any, order_id: str, marker: bytes, started: float) -> f
     raise TimeoutError(f"no {marker!r} event within 5 s")
 
 
+# -- end to end: webhooks in, completion observed in the database -----------------------------
+
+
+def cpu_s(process: psutil.Process) -> float:
+    """CPU seconds (user + system) of a process and its children so far."""
+    total = 0.0
+    for one in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = one.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+async def end_to_end(env: dict[str, str], settings: Settings, mock_url: str, orders: int,
+                     senders: int, redis_pid: int) -> dict[str, Any]:
+    await prepare(settings, mock_url, 0, blueprint_id="e2e")
+    port = embedded_redis.free_port()
+    web = start([*WAYBILL, "web", "--port", str(port)], env)
+    worker = start([*WAYBILL, "worker"], env)
+    processes = {"web": psutil.Process(web.pid), "worker": psutil.Process(worker.pid),
+                 "redis": psutil.Process(redis_pid)}
+    sent: dict[str, float] = {}
+    answered: list[float] = []
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            await _wait_healthy(client)
+        await asyncio.sleep(1.0)  # the worker is up and polling
+        before = {name: cpu_s(process) for name, process in processes.items()}
+        limit = asyncio.Semaphore(senders)
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as client:
+            async def send(index: int) -> None:
+                order_id = f"e2e-{index}"
+                async with limit:
+                    sent[order_id] = time.time()
+                    started = time.perf_counter()
+                    async with client.post("/webhooks/e2e", json={"order_id": order_id,
+                                                                  "value": index}) as answer:
+                        answer.raise_for_status()
+                        await answer.read()
+                    answered.append((time.perf_counter() - started) * 1000)
+
+            await asyncio.gather(*(send(i) for i in range(orders)))
+        finished = await _wait_finished(settings, "e2e", orders, timeout=900)
+        after = {name: cpu_s(process) for name, process in processes.items()}
+    finally:
+        for process in (web, worker):
+            process.terminate()
+            process.wait()
+    first_steps = await _first_steps(settings, "e2e")
+    to_first = [(first_steps[order_id] - sent[order_id]) * 1000 for order_id in sent
+                if order_id in first_steps]
+    elapsed = finished - min(sent.values())
+    return {"rate": orders / elapsed, "elapsed": elapsed, "answered": answered,
+            "first_step": to_first,
+            "cpu_ms": {name: (after[name] - before[name]) * 1000 / orders for name in processes}}
+
+
+async def _wait_finished(settings: Settings, blueprint_id: str, orders: int,
+                         timeout: float) -> float:
+    """When the last of the blueprint's orders finished (epoch seconds), once all have."""
+    engine = db.make_engine(settings.resolved_database_url)
+    sessions = db.make_sessionmaker(engine)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            async with sessions() as session:
+                done, last = (await session.exec(
+                    select(func.count(), func.max(Order.updated_at)).select_from(Order).where(
+                        Order.blueprint_id == blueprint_id,
+                        col(Order.state).in_(["completed", "failed"])))).one()
+            if done >= orders:
+                return _epoch(last)
+            await asyncio.sleep(0.1)
+        raise TimeoutError("orders did not finish in time")
+    finally:
+        await engine.dispose()
+
+
+async def _first_steps(settings: Settings, blueprint_id: str) -> dict[str, float]:
+    """Each order's first step start (epoch seconds)."""
+    engine = db.make_engine(settings.resolved_database_url)
+    try:
+        async with db.make_sessionmaker(engine)() as session:
+            rows = await session.exec(
+                select(Order.order_id, func.min(StepRun.started_at))
+                .join(StepRun, col(StepRun.order_pk) == col(Order.id))
+                .where(Order.blueprint_id == blueprint_id).group_by(col(Order.order_id)))
+            return {order_id: _epoch(started) for order_id, started in rows}
+    finally:
+        await engine.dispose()
+
+
+def _epoch(moment: Any) -> float:
+    """A stored timestamp (UTC; SQLite gives it back naive) as epoch seconds."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return float(moment.timestamp())
+
+
 # -- main --------------------------------------------------------------------------------------
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=["all", "engine", "e2e"], default="all")
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--senders", type=int, default=16, help="webhooks in flight (e2e)")
     parser.add_argument("--latency-samples", type=int, default=200)
     options = parser.parse_args()
 
@@ -293,7 +410,10 @@ async def main() -> None:
                             data_dir=Path(folder), secret_key="bench", load_examples=False)
         try:
             await _wait_port(mock_port)
-            await run_all(options, env, settings, mock_url)
+            if options.mode in ("all", "engine"):
+                await run_all(options, env, settings, mock_url)
+            if options.mode in ("all", "e2e"):
+                await run_e2e(options, env, settings, mock_url, redis_process.pid)
         finally:
             mock.terminate()
             redis_process.terminate()
@@ -335,6 +455,31 @@ async def run_all(options: argparse.Namespace, env: dict[str, str], settings: Se
                   f"{percentile(answered, 50):.1f} / {percentile(answered, 95):.1f} ms", "")
     table.add_row("webhook → first step started p50 / p95",
                   f"{percentile(first_step, 50):.1f} / {percentile(first_step, 95):.1f} ms", "")
+    console.print(table)
+
+
+async def run_e2e(options: argparse.Namespace, env: dict[str, str], settings: Settings,
+                  mock_url: str, redis_pid: int) -> None:
+    n, senders = options.orders, options.senders
+    database = settings.resolved_database_url.split(":")[0]
+    console.print(f"[bold]end to end: {n} webhooks, {senders} at a time, 3 API calls each[/bold] "
+                  f"(database: {database})")
+    raw_aiohttp = await aiohttp_rate(mock_url, n, senders)
+    raw_httpx = await httpx_rate(mock_url, n, senders, "httpx")
+    run = await end_to_end(env, settings, mock_url, n, senders, redis_pid)
+    table = Table("measure", "figure", "vs raw aiohttp")
+    table.add_row("raw aiohttp", f"{raw_aiohttp:,.0f} orders/s", "1.00")
+    table.add_row("raw httpx (default transport)", f"{raw_httpx:,.0f} orders/s",
+                  f"{raw_httpx / raw_aiohttp:.3f}")
+    table.add_row(f"[bold]Waybill end to end[/bold] ({database})", f"{run['rate']:,.1f} orders/s",
+                  f"{run['rate'] / raw_aiohttp:.3f}")
+    cpu = run["cpu_ms"]
+    table.add_row("CPU per order: worker / web / Redis",
+                  f"{cpu['worker']:.1f} / {cpu['web']:.1f} / {cpu['redis']:.1f} ms", "")
+    table.add_row("webhook → 202 p50 / p95", f"{percentile(run['answered'], 50):.1f} / "
+                  f"{percentile(run['answered'], 95):.1f} ms", "")
+    table.add_row("webhook → first step p50 / p95", f"{percentile(run['first_step'], 50):.1f} / "
+                  f"{percentile(run['first_step'], 95):.1f} ms", "")
     console.print(table)
 
 
