@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
@@ -20,6 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.core.errors import Conflict
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: there each process's SQLite busy handler takes turns
+    fcntl = None  # type: ignore[assignment]
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -117,13 +123,49 @@ async def session_scope(
         yield session
 
 
-_sqlite_write_locks: dict[str, asyncio.Lock] = {}
+class _WriterTurn:
+    """This process's turn to write a SQLite file: first among its own tasks (an asyncio
+    lock), then among processes (`flock` on `<file>-writer`, which wakes a waiting process the
+    moment the lock is let go). SQLite's own busy handler, which a second writing process
+    (`waybill web` beside `waybill worker`) would otherwise meet, sleeps up to 100 ms a try."""
+
+    def __init__(self, path: str | None) -> None:
+        self.lock = asyncio.Lock()
+        self.path = path
+        self.fd: int | None = None
+
+    async def __aenter__(self) -> None:
+        await self.lock.acquire()
+        if self.path is None or fcntl is None:
+            return
+        try:
+            if self.fd is None:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # another process writes: wait for it off the event loop
+                await asyncio.to_thread(fcntl.flock, self.fd, fcntl.LOCK_EX)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if self.fd is not None:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            self.lock.release()
 
 
-def write_lock(sessions: async_sessionmaker[AsyncSession]) -> AbstractAsyncContextManager[Any]:
-    """One writer at a time per SQLite file in this process. SQLite allows one writer anyway;
-    waiting here costs microseconds, while its busy handler sleeps up to 100 ms a try."""
-    engine = sessions.kw["bind"]
+_sqlite_write_locks: dict[str, _WriterTurn] = {}
+
+
+def write_lock(sessions: async_sessionmaker[AsyncSession] | AsyncEngine) -> AbstractAsyncContextManager[Any]:
+    """One writer at a time per SQLite file, across this process's tasks and across processes
+    (see _WriterTurn); nothing on PostgreSQL."""
+    engine = sessions if isinstance(sessions, AsyncEngine) else sessions.kw["bind"]
     if engine.dialect.name != "sqlite":
         return contextlib.nullcontext()
-    return _sqlite_write_locks.setdefault(str(engine.url), asyncio.Lock())
+    database = engine.url.database
+    path = f"{database}-writer" if database and database != ":memory:" else None
+    return _sqlite_write_locks.setdefault(str(engine.url), _WriterTurn(path))

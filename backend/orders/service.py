@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.blueprints import plans
 from backend.blueprints.service import check, get_row
-from backend.core import events, metrics
+from backend.core import db, events, metrics
 from backend.core.config import Settings
 from backend.core.db import insert_new, utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
@@ -59,7 +59,10 @@ def check_input(version: plans.Version, value: dict[str, Any]) -> None:
 
 
 async def _insert(session: AsyncSession, redis: ArqRedis | None, order: Order) -> Order:
-    await insert_new(session, order, f"An order with id {order.order_id!r}")
+    if session.in_transaction():
+        await session.commit()  # the reads before it: a SQLite write starts a fresh transaction
+    async with db.write_lock(session.bind):
+        await insert_new(session, order, f"An order with id {order.order_id!r}")
     metrics.ORDERS_CREATED.labels(order.blueprint_id, str(order.test).lower()).inc()
     if redis is not None and order.dispatch == "immediate":
         await enqueue_activation(redis, order.id or 0, order.wake_at)
