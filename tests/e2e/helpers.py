@@ -123,3 +123,9 @@ async def fill_code(page: Page, source: str | Locator, text: str) -> None:
     else:
         await page.keyboard.press("Backspace")
     await page.keyboard.press("Escape")
+
+
+async def plus(page: Page, node_id: str, port: str) -> Locator:
+    """The "+" of a step's free port (a step added in the editor has a cell id of X6's making)."""
+    cell: str = await page.evaluate("(id) => window.waybillEditor.findNode(id).id", node_id)
+    return page.locator(f'#canvas [data-cell-id="{cell}"] .wb-add[data-port="{port}"]')

@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.flows import put_api_call
-from tests.e2e.helpers import code_field, create_blueprint, edges, get_blueprint, open_editor
+from tests.e2e.helpers import code_field, create_blueprint, edges, get_blueprint, open_editor, plus
 
 pytestmark = pytest.mark.browser
 LABEL_CALL = {"id": "e2e-build-label", "name": "Ship label", "method": "POST",
@@ -31,11 +31,6 @@ class Actions:
         await action
 
 
-async def plus(page: Page, node_id: str, port: str) -> None:
-    cell: str = await page.evaluate("(id) => window.waybillEditor.findNode(id).id", node_id)
-    await page.locator(f'#canvas [data-cell-id="{cell}"] .wb-add[data-port="{port}"]').click()
-
-
 async def test_a_flow_is_built_and_published_in_at_most_15_actions(page: Page, server: str,
                                                                     http: httpx.AsyncClient) -> None:
     await put_api_call(http, LABEL_CALL)
@@ -47,7 +42,7 @@ async def test_a_flow_is_built_and_published_in_at_most_15_actions(page: Page, s
     picker = page.locator("#step-picker")
     panel = page.locator("#panel")
 
-    await act(plus(page, "start", "out"))
+    await act((await plus(page, "start", "out")).click())
     await act(picker.locator('[data-node-type="api_call"]').click())
     await act(panel.locator("select[name=api_call]").select_option("e2e-build-label"))
     tree = panel.locator("[data-response-tree]")
@@ -56,16 +51,16 @@ async def test_a_flow_is_built_and_published_in_at_most_15_actions(page: Page, s
     await act(tree.locator('[data-keep="response.body.tracking_number"]').click())
     await expect(panel.locator(".pair-key")).to_have_count(2)
 
-    await act(plus(page, "call_1", "out"))
+    await act((await plus(page, "call_1", "out")).click())
     await act(picker.locator('[data-node-type="condition"]').click())
     condition = code_field(page, panel.locator("[name=expression]"))
     await act(condition.locator(".cm-content").click())
     await act(page.keyboard.type("vars.carrier == 'USPS'"))
     await page.keyboard.press("Escape")  # the completion list the typing opened, if any
 
-    await act(plus(page, "check_1", "true"))
+    await act((await plus(page, "check_1", "true")).click())
     await act(picker.locator('[data-node-type="end"]').click())
-    await act(plus(page, "check_1", "false"))
+    await act((await plus(page, "check_1", "false")).click())
     await act(picker.locator('[data-node-type="end"]').click())
     await act(page.locator("[data-action=publish]").click())
 

@@ -4,7 +4,7 @@ port, the "+" step picker, dropping a step onto an edge, and toasts only on a re
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Page, expect
 
 from tests.e2e.helpers import (
     connect,
@@ -15,6 +15,7 @@ from tests.e2e.helpers import (
     node_center,
     node_ids,
     open_editor,
+    plus,
     port_point,
 )
 
@@ -25,12 +26,6 @@ async def port_ids(page: Page, node_id: str) -> list[str]:
     found: list[str] = await page.evaluate(
         "(id) => window.waybillEditor.findNode(id).getPorts().map((p) => p.id)", node_id)
     return sorted(found)
-
-
-async def plus(page: Page, node_id: str, port: str) -> Locator:
-    """The "+" of a step's port (a step added in the editor has a cell id of X6's making)."""
-    cell: str = await page.evaluate("(id) => window.waybillEditor.findNode(id).id", node_id)
-    return page.locator(f'#canvas [data-cell-id="{cell}"] .wb-add[data-port="{port}"]')
 
 
 async def test_a_condition_has_a_labelled_port_per_branch(page: Page, server: str) -> None:
