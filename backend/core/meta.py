@@ -1,9 +1,11 @@
-"""A key-value table for facts about the installation itself (e.g. examples loaded)."""
+"""Facts about the installation itself: a key-value table (e.g. examples loaded), and the
+generation number of what steps are configured with (migration 0007 keeps it)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,3 +31,12 @@ async def set_meta(session: AsyncSession, key: str, value: Any) -> None:
         session.add(AppMeta(key=key, value=value))
     else:
         row.value = value
+
+
+_GENERATION = sa.select(sa.column("n")).select_from(sa.table("config_generation"))
+
+
+async def config_generation(session: AsyncSession) -> int:
+    """How many changes API calls, variables and credentials have seen (database triggers
+    count them in the changing transaction): a worker's cached copy is current while it is."""
+    return (await session.exec(_GENERATION)).one()

@@ -28,6 +28,7 @@ from backend.blueprints import plans
 from backend.core import events, metrics
 from backend.core.config import Settings
 from backend.core.db import utcnow
+from backend.core.meta import config_generation
 from backend.core.queue import enqueue_activation
 from backend.credentials.crypto import SecretBox
 from backend.credentials.models import Credential
@@ -41,7 +42,6 @@ from backend.orders.outbound import HttpCaller
 from backend.orders.writer import GroupWriter
 from backend.variables.service import as_scope
 
-CONTEXT_TTL_S = 1.0
 CHILD_NODES = frozenset({"for_each", "sub_blueprint"})
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Runner:
     def __post_init__(self) -> None:
         self.box = SecretBox(self.settings.resolved_secret_key)
         self.writer = GroupWriter(self.sessions)
-        self._context: tuple[float, dict[str, Any], dict[str, Any], dict[str, Any]] | None = None
+        self._context: tuple[int, dict[str, Any], dict[str, Any], dict[str, Any]] | None = None
 
     async def activate(self, order_pk: int) -> None:
         """Run the order from where it is until it ends, sleeps, waits or must retry."""
@@ -114,7 +114,7 @@ class Runner:
                 starts[name] = signal
         if not starts:
             return False
-        specs, variables, credentials = await self._context_for(session, plan)
+        specs, variables, credentials = await self._context_for(session)
         if session.in_transaction():
             await session.commit()  # hold no connection (nor transaction) during the steps
         fan = ChildOrders(self.sessions, self.writer, self.redis, order)
@@ -207,19 +207,17 @@ class Runner:
                                        number=order.version, definition=order.definition)
         return version.plan
 
-    async def _context_for(self, session: AsyncSession, plan: Plan) -> tuple[dict, dict, dict]:
-        """API calls, variables and opened credentials, re-read at most once a second, and at
-        once when the plan names an API call the cached ones lack (it was just created)."""
-        now = time.monotonic()
-        known = self._context[1] if self._context else {}
-        if self._context is None or self._context[0] < now or not plan.api_calls <= known.keys():
+    async def _context_for(self, session: AsyncSession) -> tuple[dict, dict, dict]:
+        """API calls, variables and opened credentials, read again when any of them changed
+        since (the database counts their changes: `config_generation`)."""
+        generation = await config_generation(session)
+        if self._context is None or self._context[0] != generation:
             specs = await all_specs(session=session)
             wanted = {spec.credential for spec in specs.values() if spec.credential}
             rows = await session.exec(select(Credential).where(col(Credential.id).in_(wanted)))
             credentials = {row.id: CredentialValue(row.type, row.meta, self.box.open(row.secret))
                            for row in rows}
-            self._context = (now + CONTEXT_TTL_S, specs, await as_scope(session=session),
-                             credentials)
+            self._context = (generation, specs, await as_scope(session=session), credentials)
         return self._context[1], self._context[2], self._context[3]
 
     async def _commit(self, order_pk: int, token: str, changes: dict[str, Any],

@@ -61,6 +61,13 @@ async def type_into(page: Page, source: str, text: str) -> None:
     await code_field(page, source).locator(".cm-content").click()
     await page.keyboard.press("End")
     await page.keyboard.type(text)
+    if text.endswith("."):  # the list typed so far (`input`) gives way to the one after the dot
+        word = text[:-1].split()[-1].split(".")[-1]
+        await page.wait_for_function("""(word) => {
+            const labels = [...document.querySelectorAll(
+                '.cm-tooltip-autocomplete .cm-completionLabel')].map((label) => label.textContent);
+            return labels.length > 0 && !labels.includes(word);
+        }""", arg=word)
 
 
 async def offered(page: Page) -> dict[str, str]:

@@ -225,19 +225,31 @@ async def test_cancel_by_filter_is_previewed_then_applied(live_client, published
     assert both.status_code == 422
 
 
-async def test_an_api_call_created_just_before_the_order_is_found(
-        live_client, runner, api_call, published, create_order, get_order):
-    """The worker caches API calls for a second, but never misses one an order needs."""
-    await api_call(demo_call("warm-a", "/responses"))
+async def test_a_change_to_what_steps_use_is_seen_by_the_next_activation(
+        live_client, runner, api_call, published, create_order, get_order, demo_calls):
+    """The worker keeps API calls and variables between activations, yet an API call created
+    or changed, or a variable set, just before an order runs is what it runs with."""
+    await live_client.put("/api/variables/warm_path", json={"value": "/responses?v=1"})
+    await api_call(demo_call("warm-a", "{{ variables.warm_path }}"))
     await published(linear("warm-bp", node("a", "api_call", api_call="warm-a")))
     first = await create_order("w-1", "warm-bp", {})
     await runner.activate(await order_pk(runner, first["order_id"]))  # caches the API calls
-    await api_call(demo_call("warm-b", "/responses"))
+    await api_call(demo_call("warm-b", "/responses"))  # created just now
     await published(linear("new-bp", node("b", "api_call", api_call="warm-b")))
     second = await create_order("w-2", "new-bp", {})
     await runner.activate(await order_pk(runner, second["order_id"]))
-    order = await get_order("w-2")
-    assert order["state"] == "completed", order["error"]
+    assert (await get_order("w-2"))["state"] == "completed"
+
+    await live_client.put("/api/variables/warm_path", json={"value": "/responses?v=2"})
+    third = await create_order("w-3", "warm-bp", {})
+    await runner.activate(await order_pk(runner, third["order_id"]))
+    assert [call["query"] for call in await demo_calls()][-1] == {"v": "2"}
+
+    changed = demo_call("warm-a", "/responses?v=3")
+    assert (await live_client.put("/api/api-calls/warm-a", json=changed)).status_code == 200
+    fourth = await create_order("w-4", "warm-bp", {})
+    await runner.activate(await order_pk(runner, fourth["order_id"]))
+    assert [call["query"] for call in await demo_calls()][-1] == {"v": "3"}
 
 
 async def order_pk(runner, order_id):
