@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -57,6 +58,10 @@ def worker(burst: Annotated[bool, typer.Option(help="stop when the queue is empt
     if not settings.redis_url:
         err.print("[red]REDIS_URL is not set (`waybill dev` starts an embedded Redis).[/red]")
         raise typer.Exit(2)
+    with contextlib.suppress(ImportError):  # uvicorn[standard] brings uvloop (not on Windows)
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())  # before arq takes the loop
     make_worker(settings, burst=burst).run()
 
 
