@@ -20,7 +20,10 @@ from typing import Any
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
-from arq.constants import in_progress_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms, to_unix_ms
+from redis.commands.core import AsyncScript
 
 QUEUE = "waybill:queue"
 DEFER_HORIZON = timedelta(minutes=5)
@@ -45,6 +48,27 @@ async def connect_redis(url: str) -> ArqRedis:
                              job_deserializer=deserialize, default_queue_name=QUEUE)
 
 
+# arq's `enqueue_job` in one round trip, and the wake-up with it: arq WATCHes the job key,
+# checks it, then MULTI/EXECs (three round trips) and the wake-up was a fourth
+_ENQUEUE = AsyncScript(None, b"""
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
+redis.call('PSETEX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+redis.call('PUBLISH', KEYS[4], '')
+return 1
+""")  # type: ignore[arg-type]  # a client is given at each call
+
+
+async def _enqueue(redis: ArqRedis, order_pk: int, job: str, defer: datetime | None) -> bool:
+    """Queue the activation job `job` unless one of that id is queued, running or kept."""
+    now_ms = timestamp_ms()
+    score = to_unix_ms(defer) if defer is not None else now_ms
+    expires_ms = score - now_ms + redis.expires_extra_ms
+    payload = serialize_job(ACTIVATE, (order_pk,), {}, None, now_ms, serializer=serialize)
+    keys = [job_key_prefix + job, result_key_prefix + job, QUEUE, WAKE_CHANNEL]
+    return bool(await _ENQUEUE(keys, [max(expires_ms, 1), payload, score, job], client=redis))
+
+
 def job_id(order_pk: int, wake_at: datetime | None, lease_until: datetime | None = None) -> str:
     wake = int(wake_at.timestamp() * 1000) if wake_at else 0
     suffix = f":{int(lease_until.timestamp() * 1000)}" if lease_until else ""
@@ -62,11 +86,9 @@ async def enqueue_activation(redis: ArqRedis, order_pk: int, wake_at: datetime |
     # arq rounds to the millisecond: round up, so that a job never fires before it is due
     defer = wake_at + timedelta(milliseconds=1) if wake_at else None
     wanted = job_id(order_pk, wake_at, lease_until)
-    job = await redis.enqueue_job(ACTIVATE, order_pk, _job_id=wanted, _defer_until=defer)
-    if job is None and recover and await redis.exists(in_progress_key_prefix + wanted):
+    if await _enqueue(redis, order_pk, wanted, defer):  # idle workers are woken with it
+        return True
+    if recover and await redis.exists(in_progress_key_prefix + wanted):
         now_ms = int(datetime.now(UTC).timestamp() * 1000)
-        job = await redis.enqueue_job(ACTIVATE, order_pk, _job_id=f"{wanted}:r{now_ms}",
-                                      _defer_until=defer)
-    if job is not None:  # idle workers pick it up now, or sleep until it is due
-        await redis.publish(WAKE_CHANNEL, b"")
-    return job is not None
+        return await _enqueue(redis, order_pk, f"{wanted}:r{now_ms}", defer)
+    return False

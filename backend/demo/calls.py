@@ -43,7 +43,7 @@ class Faults:
     after: bool = False
 
 
-def fault_params(
+async def fault_params(
     fail: Annotated[str | None, Query(
         pattern=r"^(\d{1,6}|always)$",
         description="fail the first N calls (per path and Idempotency-Key), or `always`")] = None,

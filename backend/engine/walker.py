@@ -218,6 +218,10 @@ class Step:
     record: bool = True  # False: a poll that changed nothing worth a line in the timeline
 
 
+# kinds of step that do nothing outside the order: running one again changes nothing else
+SIDE_EFFECT_FREE = frozenset({"start", "condition", "function"})
+
+
 # -- one function per node kind ----------------------------------------------------------------
 
 Handler = Callable[[Plan, Node, OrderView, Ports], Awaitable[Step]]

@@ -9,19 +9,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_
+from sqlalchemy import and_, bindparam, case, or_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.orders.models import ACTIVE_STATES, Order, Signal, StepRun
+from backend.core.meta import config_generation
+from backend.orders.models import ACTIVE_STATES, Order, OrderState, Signal, StepRun
 
 ORDERS = Order.__table__  # type: ignore[attr-defined]
 STEPS = StepRun.__table__  # type: ignore[attr-defined]
 SIGNALS = Signal.__table__  # type: ignore[attr-defined]
 _ACTIVE = ORDERS.c.state.in_(sorted(ACTIVE_STATES))
 
+# a pending order shows as running from the moment a worker holds it
 LEASE = ORDERS.update().where(
     ORDERS.c.id == bindparam("b_pk"), _ACTIVE,
-    or_(ORDERS.c.lease_until.is_(None), ORDERS.c.lease_until < bindparam("b_now")))
+    or_(ORDERS.c.lease_until.is_(None), ORDERS.c.lease_until < bindparam("b_now"))).values(
+    state=case((ORDERS.c.state == OrderState.pending, OrderState.running.value),
+               else_=ORDERS.c.state)).returning(*ORDERS.c)
 OWNED = ORDERS.update().where(and_(
     ORDERS.c.id == bindparam("b_pk"), ORDERS.c.lease_owner == bindparam("b_token")))
 OWNED_ACTIVE = OWNED.where(_ACTIVE)
@@ -30,11 +34,14 @@ CONSUME_SIGNAL = SIGNALS.update().where(SIGNALS.c.id == bindparam("b_id"))
 
 
 async def lease(session: AsyncSession, order_pk: int, token: str, now: datetime,
-                until: datetime) -> bool:
+                until: datetime) -> tuple[Order | None, int]:
+    """Take the order if it is active and no live lease holds it: the order as taken (None
+    when it was not), and the generation of the configuration (`core.meta`) as of then."""
     connection = await session.connection()
     result = await connection.execute(LEASE, {"b_pk": order_pk, "b_now": now,
                                               "lease_owner": token, "lease_until": until})
-    return result.rowcount == 1
+    row = result.first()
+    return (Order(**row._mapping) if row else None), await config_generation(session)
 
 
 async def renew(session: AsyncSession, order_pk: int, token: str, until: datetime) -> bool:
@@ -52,14 +59,14 @@ async def release(session: AsyncSession, order_pk: int, token: str) -> None:
 
 
 async def checkpoint(session: AsyncSession, order_pk: int, token: str, changes: dict[str, Any],
-                     step_run: dict[str, Any] | None, signal_id: int | None) -> bool:
-    """The order's new state and the step run (None: a poll not worth a timeline line); the
-    order only if we still own it."""
+                     step_runs: list[dict[str, Any]], signal_id: int | None) -> bool:
+    """The order's new state and its step runs (none for a poll not worth a timeline line);
+    the order only if we still own it."""
     connection = await session.connection()
     result = await connection.execute(OWNED_ACTIVE, {"b_pk": order_pk, "b_token": token,
                                                      **changes})
-    if step_run is not None:
-        await connection.execute(INSERT_STEP, step_run)
+    if step_runs:
+        await connection.execute(INSERT_STEP, step_runs)
     if signal_id is not None and result.rowcount == 1:
         await connection.execute(CONSUME_SIGNAL, {"b_id": signal_id,
                                                   "consumed_at": changes["updated_at"]})

@@ -28,12 +28,20 @@ from backend.blueprints import plans
 from backend.core import events, metrics
 from backend.core.config import Settings
 from backend.core.db import utcnow
-from backend.core.meta import config_generation
 from backend.core.queue import enqueue_activation
 from backend.credentials.crypto import SecretBox
 from backend.credentials.models import Credential
 from backend.engine.branches import LIVE, ROOT, Applied, Lane, Lanes, apply
-from backend.engine.walker import Advance, AwaitChildren, Finish, OrderView, Plan, Step, take_step
+from backend.engine.walker import (
+    SIDE_EFFECT_FREE,
+    Advance,
+    AwaitChildren,
+    Finish,
+    OrderView,
+    Plan,
+    Step,
+    take_step,
+)
 from backend.orders import checkpoints
 from backend.orders.children import ChildOrders, wake_parent
 from backend.orders.executor import CredentialValue, Executor
@@ -61,21 +69,19 @@ class Runner:
     async def activate(self, order_pk: int) -> None:
         """Run the order from where it is until it ends, sleeps, waits or must retry."""
         token = uuid.uuid4().hex
-        if not await self._lease(order_pk, token):
+        now = utcnow()
+        until = now + timedelta(seconds=self.settings.lease_s)
+        order, generation = await self.writer.write(
+            lambda session: checkpoints.lease(session, order_pk, token, now, until))
+        if order is None:
             return
         released = False
         try:
             async with self.sessions() as session:
-                released = await self._walk(session, order_pk, token)
+                released = await self._walk(session, order, token, generation)
         finally:
             if not released:
                 await self._release(order_pk, token)
-
-    async def _lease(self, order_pk: int, token: str) -> bool:
-        now = utcnow()
-        until = now + timedelta(seconds=self.settings.lease_s)
-        return await self.writer.write(
-            lambda session: checkpoints.lease(session, order_pk, token, now, until))
 
     async def _renewing(self, order_pk: int, token: str, work: Awaitable[Step]) -> Step:
         """Await a step while renewing the lease every third of LEASE_S."""
@@ -99,11 +105,12 @@ class Runner:
     async def _release(self, order_pk: int, token: str) -> None:
         await self.writer.write(lambda session: checkpoints.release(session, order_pk, token))
 
-    async def _walk(self, session: AsyncSession, order_pk: int, token: str) -> bool:
-        """Walk every due lane until each stops; True when the last commit released the lease."""
-        order = await session.get(Order, order_pk)
-        if order is None:
-            return False
+    async def _walk(self, session: AsyncSession, order: Order, token: str,
+                    generation: int) -> bool:
+        """Walk every due lane until each stops; True when the last commit released the lease.
+        `session` is for reads that caches do not answer (a plan, a signal, a changed
+        configuration): none, most activations."""
+        order_pk = order.id or 0
         plan = await self._plan(session, order)
         lanes = Lanes.of_order(_root_lane(order), order.branches)
         now = utcnow()
@@ -114,7 +121,7 @@ class Runner:
                 starts[name] = signal
         if not starts:
             return False
-        specs, variables, credentials = await self._context_for(session)
+        specs, variables, credentials = await self._context_for(session, generation)
         if session.in_transaction():
             await session.commit()  # hold no connection (nor transaction) during the steps
         fan = ChildOrders(self.sessions, self.writer, self.redis, order)
@@ -144,6 +151,7 @@ class Runner:
         """One lane's steps, until it stops (or its branch was stopped by a failed sibling)."""
         outbox = [{"type": "step_started", "node": walk.lanes[name].node, "lane": name,
                    "attempt": walk.lanes[name].attempt}]
+        held: tuple[dict[str, Any], list[dict[str, Any]]] | None = None
         while not walk.lost and walk.finish is None and name in walk.lanes:
             lane = walk.lanes[name]
             view = walk.view(lane, signal, resuming)
@@ -160,9 +168,13 @@ class Runner:
             walk.finish = walk.finish or applied.finish
             changes = walk.changes(step, finished, self.settings.lease_s)
             signal_id = signal[0] if signal and step.consumed_signal else None
-            step_run = _step_run(walk, name, step, started, finished) if step.record else None
-            if not await self._commit(walk.order.id or 0, walk.token, changes, step_run,
-                                      signal_id):
+            step_runs = [_step_run(walk, name, step, started, finished)] if step.record else []
+            if held is not None:  # the side-effect-free steps before this one
+                changes, step_runs, held = held[0] | changes, held[1] + step_runs, None
+            if applied.walk == [name] and _holdable(walk, step):
+                held = (changes, step_runs)  # committed with the next step's writes
+            elif not await self._commit(walk.order.id or 0, walk.token, changes, step_runs,
+                                        signal_id):
                 # taken from us; unless by our own end (a stopped branch's step finishing
                 # after a sibling failed the order), which still wakes a parent
                 walk.lost = walk.finish is None
@@ -180,8 +192,11 @@ class Runner:
             lane = walk.lanes[name]
             outbox.append({"type": "step_started", "node": lane.node, "lane": name,
                            "attempt": lane.attempt})
-            async with self.sessions() as session:
-                signal = await self._signal_for(session, walk.order.id or 0, walk.plan, lane.node)
+            signal = None
+            if walk.plan.nodes[lane.node].type == "wait_signal":
+                async with self.sessions() as session:
+                    signal = await self._signal_for(session, walk.order.id or 0, walk.plan,
+                                                    lane.node)
 
     async def _look_again(self, walk: _Walk, step: Step) -> None:
         """A child may have ended while the parent looked: if more are final than the step
@@ -207,10 +222,10 @@ class Runner:
                                        number=order.version, definition=order.definition)
         return version.plan
 
-    async def _context_for(self, session: AsyncSession) -> tuple[dict, dict, dict]:
+    async def _context_for(self, session: AsyncSession,
+                           generation: int) -> tuple[dict, dict, dict]:
         """API calls, variables and opened credentials, read again when any of them changed
-        since (the database counts their changes: `config_generation`)."""
-        generation = await config_generation(session)
+        since (the database counts their changes: `config_generation`, read with the lease)."""
         if self._context is None or self._context[0] != generation:
             specs = await all_specs(session=session)
             wanted = {spec.credential for spec in specs.values() if spec.credential}
@@ -221,11 +236,11 @@ class Runner:
         return self._context[1], self._context[2], self._context[3]
 
     async def _commit(self, order_pk: int, token: str, changes: dict[str, Any],
-                      step_run: dict[str, Any] | None, signal_id: int | None) -> bool:
-        """Step run, vars, position and state in one transaction; False if the order was taken
-        from us (cancelled, or the lease was lost): the step run is still recorded."""
+                      step_runs: list[dict[str, Any]], signal_id: int | None) -> bool:
+        """Step runs, vars, position and state in one transaction; False if the order was taken
+        from us (cancelled, or the lease was lost): the step runs are still recorded."""
         return await self.writer.write(lambda session: checkpoints.checkpoint(
-            session, order_pk, token, changes, step_run, signal_id))
+            session, order_pk, token, changes, step_runs, signal_id))
 
 
 @dataclass
@@ -277,6 +292,17 @@ class _Walk:
         else:  # the activation ends with this commit
             changes |= {"lease_owner": None, "lease_until": None}
         return changes
+
+
+def _holdable(walk: _Walk, step: Step) -> bool:
+    """A step whose writes may wait for the next step's commit: it did nothing outside the
+    order (start, condition, function) and its lane walks on. Steps with effects (an API
+    call, children started, a signal consumed) and every stop still commit at once; a crash
+    before that commit runs the held steps again, which changes nothing outside. Only while
+    one lane walks: a sibling branch could end the order before this lane commits again."""
+    return (walk.plan.nodes[step.node].type in SIDE_EFFECT_FREE
+            and step.status == "completed" and walk.finish is None
+            and len(walk.lanes.live()) == 1)
 
 
 def _root_lane(order: Order) -> Lane:

@@ -291,7 +291,7 @@ async def test_delay_ms_answers_slowly(client):
     started = time.monotonic()
     response = await client.post("/responses?delay_ms=150", json={"ticket_id": "1"})
     assert response.status_code == 200 and time.monotonic() - started >= 0.15
-    assert fault_params(delay_ms=10**9).delay_ms == MAX_DELAY_MS
+    assert (await fault_params(delay_ms=10**9)).delay_ms == MAX_DELAY_MS
 
 
 @pytest.mark.parametrize("query", ["fail=abc", "fail=-1", "fail_status=200", "delay_ms=-5",
