@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from sqlmodel import select
@@ -102,10 +103,15 @@ async def pinned(session: AsyncSession, blueprint_id: str, number: int, *,
     return found
 
 
+_BLUEPRINTS = Blueprint.__table__  # type: ignore[attr-defined]
+_LATEST = sa.select(_BLUEPRINTS.c.latest_version, _BLUEPRINTS.c.created_at).where(
+    _BLUEPRINTS.c.id == sa.bindparam("b_id"))
+
+
 async def latest(session: AsyncSession, blueprint_id: str) -> Version:
     """The latest published version: 404 for an unknown blueprint, 409 if none is published."""
-    row = (await session.exec(select(Blueprint.latest_version, Blueprint.created_at)
-                              .where(Blueprint.id == blueprint_id))).first()
+    connection = await session.connection()  # Core: every webhook asks, it is the hot path
+    row = (await connection.execute(_LATEST, {"b_id": blueprint_id})).first()
     if row is None:
         raise NotFound(f"No blueprint with id {blueprint_id!r}.")
     number, created = row

@@ -33,10 +33,12 @@ async def set_meta(session: AsyncSession, key: str, value: Any) -> None:
         row.value = value
 
 
-_GENERATION = sa.select(sa.column("n")).select_from(sa.table("config_generation"))
+_GENERATION: sa.Select[int] = sa.select(sa.column("n", sa.BigInteger)).select_from(
+    sa.table("config_generation"))
 
 
 async def config_generation(session: AsyncSession) -> int:
     """How many changes API calls, variables and credentials have seen (database triggers
     count them in the changing transaction): a worker's cached copy is current while it is."""
-    return (await session.exec(_GENERATION)).one()
+    connection = await session.connection()
+    return (await connection.execute(_GENERATION)).scalar_one()

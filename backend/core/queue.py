@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
@@ -49,14 +49,15 @@ async def connect_redis(url: str) -> ArqRedis:
 
 
 # arq's `enqueue_job` in one round trip, and the wake-up with it: arq WATCHes the job key,
-# checks it, then MULTI/EXECs (three round trips) and the wake-up was a fourth
-_ENQUEUE = AsyncScript(None, b"""
+# checks it, then MULTI/EXECs (three round trips) and the wake-up was a fourth. No client is
+# bound to the script: each call names its own
+_ENQUEUE = AsyncScript(cast(Any, None), b"""
 if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
 redis.call('PSETEX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 redis.call('PUBLISH', KEYS[4], '')
 return 1
-""")  # type: ignore[arg-type]  # a client is given at each call
+""")
 
 
 async def _enqueue(redis: ArqRedis, order_pk: int, job: str, defer: datetime | None) -> bool:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,11 +82,12 @@ class Runner:
             if not released:
                 await self._release(order_pk, token)
 
-    async def _renewing(self, order_pk: int, token: str, work: Awaitable[Step]) -> Step:
-        """Await a step while renewing the lease every third of LEASE_S."""
+    @contextlib.asynccontextmanager
+    async def _renewing(self, order_pk: int, token: str) -> AsyncIterator[None]:
+        """While the activation's steps run, renew its lease every third of LEASE_S."""
         renewal = asyncio.create_task(self._renew_forever(order_pk, token))
         try:
-            return await work
+            yield
         finally:
             renewal.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -128,7 +128,7 @@ class Runner:
         walk = _Walk(order, plan, lanes, dict(order.vars), variables, token, Executor(
             self.caller, specs, {} if order.mock else credentials, mock=order.mock,
             stored_response_bytes=self.settings.stored_response_bytes, fan=fan))
-        async with asyncio.TaskGroup() as group:
+        async with self._renewing(order_pk, token), asyncio.TaskGroup() as group:
             walk.group = group
             for name, signal in starts.items():
                 resuming = lanes[name].state in ("sleeping", "waiting")
@@ -157,8 +157,7 @@ class Runner:
             view = walk.view(lane, signal, resuming)
             await events.publish(self.redis, walk.order.order_id, outbox)
             started = utcnow()
-            step = await self._renewing(walk.order.id or 0, walk.token,
-                                        take_step(walk.plan, view, walk.executor))
+            step = await take_step(walk.plan, view, walk.executor)
             finished = utcnow()
             _measure(walk.plan, step, started, finished)
             stopped = name not in walk.lanes  # a sibling's failure stopped this branch
