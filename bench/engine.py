@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/engine.py [--mode all|engine|e2e] [--orders 2000] [--concurrency 20]
                                      [--senders 16] [--latency-samples 200]
+                                     [--workers 1,2,3]
 
 1. Baselines: the same 3 sequential calls per order against the same mock API, with a
    shared httpx client (default transport), httpx on the aiohttp transport, and aiohttp.
@@ -14,7 +15,8 @@
    `waybill web`, run by a real `waybill worker`, completion observed in the database; rate =
    orders / (last order finished − first webhook sent); CPU ms per order of the web, the
    worker and Redis (psutil, over the run); webhook → 202 and webhook → first step p50/p95
-   (the step run's `started_at` against the send time); the raw clients at SENDERS too.
+   (the step run's `started_at` against the send time), saturated and then one at a time;
+   with `--workers 1,2,3` one run per number of worker processes; the raw clients at SENDERS.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ from backend.orders.models import Order, StepRun  # noqa: E402
 from backend.orders.service import create_order  # noqa: E402
 from backend.variables.service import put_variable  # noqa: E402
 
-console = Console()
+console = Console(width=120)
 ROOT = Path(__file__).resolve().parents[1]
 WAYBILL = [sys.executable, "-m", "backend.app.cli"]
 
@@ -297,47 +299,62 @@ def cpu_s(process: psutil.Process) -> float:
 
 
 async def end_to_end(env: dict[str, str], settings: Settings, mock_url: str, orders: int,
-                     senders: int, redis_pid: int) -> dict[str, Any]:
-    await prepare(settings, mock_url, 0, blueprint_id="e2e")
+                     senders: int, redis_pid: int, workers: int = 1,
+                     paced: int = 100) -> dict[str, Any]:
+    """ORDERS webhooks, SENDERS at a time (the system saturated), then PACED more one at a
+    time, 20 ms apart (webhook → first step on an unloaded system)."""
+    blueprint_id = f"e2e-{workers}w"
+    await prepare(settings, mock_url, 0, blueprint_id=blueprint_id)
     port = embedded_redis.free_port()
     web = start([*WAYBILL, "web", "--port", str(port)], env)
-    worker = start([*WAYBILL, "worker"], env)
-    processes = {"web": psutil.Process(web.pid), "worker": psutil.Process(worker.pid),
-                 "redis": psutil.Process(redis_pid)}
+    started = [start([*WAYBILL, "worker"], env) for _ in range(workers)]
+    processes = {"web": psutil.Process(web.pid), "redis": psutil.Process(redis_pid)} | {
+        f"worker{n}": psutil.Process(worker.pid) for n, worker in enumerate(started)}
     sent: dict[str, float] = {}
     answered: list[float] = []
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             await _wait_healthy(client)
-        await asyncio.sleep(1.0)  # the worker is up and polling
+        await asyncio.sleep(1.0)  # the workers are up and polling
         before = {name: cpu_s(process) for name, process in processes.items()}
         limit = asyncio.Semaphore(senders)
         async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as client:
-            async def send(index: int) -> None:
-                order_id = f"e2e-{index}"
-                async with limit:
-                    sent[order_id] = time.time()
-                    started = time.perf_counter()
-                    async with client.post("/webhooks/e2e", json={"order_id": order_id,
-                                                                  "value": index}) as answer:
-                        answer.raise_for_status()
-                        await answer.read()
-                    answered.append((time.perf_counter() - started) * 1000)
+            async def send(order_id: str, index: int) -> float:
+                sent[order_id] = time.time()
+                begun = time.perf_counter()
+                async with client.post(f"/webhooks/{blueprint_id}",
+                                       json={"order_id": order_id, "value": index}) as answer:
+                    answer.raise_for_status()
+                    await answer.read()
+                return (time.perf_counter() - begun) * 1000
 
-            await asyncio.gather(*(send(i) for i in range(orders)))
-        finished = await _wait_finished(settings, "e2e", orders, timeout=900)
-        after = {name: cpu_s(process) for name, process in processes.items()}
+            async def saturating(index: int) -> None:
+                async with limit:
+                    answered.append(await send(f"e2e-{workers}w-{index}", index))
+
+            await asyncio.gather(*(saturating(i) for i in range(orders)))
+            finished = await _wait_finished(settings, blueprint_id, orders, timeout=900)
+            after = {name: cpu_s(process) for name, process in processes.items()}
+            solo = [f"e2e-{workers}w-solo-{i}" for i in range(paced)]
+            solo_answered = []
+            for index, order_id in enumerate(solo):
+                solo_answered.append(await send(order_id, index))
+                await asyncio.sleep(0.02)
+        await _wait_finished(settings, blueprint_id, orders + paced, timeout=120)
     finally:
-        for process in (web, worker):
+        for process in (web, *started):
             process.terminate()
             process.wait()
-    first_steps = await _first_steps(settings, "e2e")
-    to_first = [(first_steps[order_id] - sent[order_id]) * 1000 for order_id in sent
-                if order_id in first_steps]
-    elapsed = finished - min(sent.values())
+    first_steps = await _first_steps(settings, blueprint_id)
+    saturated = [order_id for order_id in sent if order_id not in solo]
+    elapsed = finished - min(sent[order_id] for order_id in saturated)
+    cpu_ms = {name: (after[name] - before[name]) * 1000 / orders for name in processes}
     return {"rate": orders / elapsed, "elapsed": elapsed, "answered": answered,
-            "first_step": to_first,
-            "cpu_ms": {name: (after[name] - before[name]) * 1000 / orders for name in processes}}
+            "first_step": [(first_steps[i] - sent[i]) * 1000 for i in saturated],
+            "solo_answered": solo_answered,
+            "solo_first_step": [(first_steps[i] - sent[i]) * 1000 for i in solo],
+            "cpu_ms": cpu_ms | {"worker": sum(ms for name, ms in cpu_ms.items()
+                                              if name.startswith("worker"))}}
 
 
 async def _wait_finished(settings: Settings, blueprint_id: str, orders: int,
@@ -394,6 +411,8 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--senders", type=int, default=16, help="webhooks in flight (e2e)")
     parser.add_argument("--latency-samples", type=int, default=200)
+    parser.add_argument("--workers", type=lambda text: [int(n) for n in text.split(",")],
+                        default=[1], help="e2e: worker processes, e.g. 1,2,3 (one run each)")
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="waybill-bench-") as folder:
@@ -466,20 +485,24 @@ async def run_e2e(options: argparse.Namespace, env: dict[str, str], settings: Se
                   f"(database: {database})")
     raw_aiohttp = await aiohttp_rate(mock_url, n, senders)
     raw_httpx = await httpx_rate(mock_url, n, senders, "httpx")
-    run = await end_to_end(env, settings, mock_url, n, senders, redis_pid)
     table = Table("measure", "figure", "vs raw aiohttp")
     table.add_row("raw aiohttp", f"{raw_aiohttp:,.0f} orders/s", "1.00")
     table.add_row("raw httpx (default transport)", f"{raw_httpx:,.0f} orders/s",
                   f"{raw_httpx / raw_aiohttp:.3f}")
-    table.add_row(f"[bold]Waybill end to end[/bold] ({database})", f"{run['rate']:,.1f} orders/s",
-                  f"{run['rate'] / raw_aiohttp:.3f}")
-    cpu = run["cpu_ms"]
-    table.add_row("CPU per order: worker / web / Redis",
-                  f"{cpu['worker']:.1f} / {cpu['web']:.1f} / {cpu['redis']:.1f} ms", "")
-    table.add_row("webhook → 202 p50 / p95", f"{percentile(run['answered'], 50):.1f} / "
-                  f"{percentile(run['answered'], 95):.1f} ms", "")
-    table.add_row("webhook → first step p50 / p95", f"{percentile(run['first_step'], 50):.1f} / "
-                  f"{percentile(run['first_step'], 95):.1f} ms", "")
+    for workers in options.workers:
+        run = await end_to_end(env, settings, mock_url, n, senders, redis_pid, workers)
+        label = f"{workers} worker{'s' if workers > 1 else ''}"
+        table.add_row(f"[bold]Waybill end to end[/bold] ({database}, {label})",
+                      f"{run['rate']:,.1f} orders/s", f"{run['rate'] / raw_aiohttp:.3f}")
+        cpu = run["cpu_ms"]
+        table.add_row("  CPU per order: worker(s) / web / Redis",
+                      f"{cpu['worker']:.1f} / {cpu['web']:.1f} / {cpu['redis']:.1f} ms", "")
+        for what, key in (("202", "answered"), ("first step", "first_step")):
+            table.add_row(f"  webhook → {what} p50 / p95, {senders} at a time",
+                          f"{percentile(run[key], 50):.1f} / {percentile(run[key], 95):.1f} ms", "")
+            solo = run[f"solo_{key}"]
+            table.add_row(f"  webhook → {what} p50 / p95, one at a time",
+                          f"{percentile(solo, 50):.1f} / {percentile(solo, 95):.1f} ms", "")
     console.print(table)
 
 
