@@ -50,6 +50,7 @@ from backend.orders.writer import GroupWriter
 from backend.variables.service import as_scope
 
 CHILD_NODES = frozenset({"for_each", "sub_blueprint"})
+INSTANT = SIDE_EFFECT_FREE | {"end"}  # steps that run in microseconds
 log = logging.getLogger(__name__)
 
 
@@ -170,7 +171,7 @@ class Runner:
             step_runs = [_step_run(walk, name, step, started, finished)] if step.record else []
             if held is not None:  # the side-effect-free steps before this one
                 changes, step_runs, held = held[0] | changes, held[1] + step_runs, None
-            if applied.walk == [name] and _holdable(walk, step):
+            if applied.walk == [name] and _holdable(walk, name, step):
                 held = (changes, step_runs)  # committed with the next step's writes
             elif not await self._commit(walk.order.id or 0, walk.token, changes, step_runs,
                                         signal_id):
@@ -293,15 +294,17 @@ class _Walk:
         return changes
 
 
-def _holdable(walk: _Walk, step: Step) -> bool:
+def _holdable(walk: _Walk, lane: str, step: Step) -> bool:
     """A step whose writes may wait for the next step's commit: it did nothing outside the
-    order (start, condition, function) and its lane walks on. Steps with effects (an API
-    call, children started, a signal consumed) and every stop still commit at once; a crash
-    before that commit runs the held steps again, which changes nothing outside. Only while
-    one lane walks: a sibling branch could end the order before this lane commits again."""
-    return (walk.plan.nodes[step.node].type in SIDE_EFFECT_FREE
-            and step.status == "completed" and walk.finish is None
-            and len(walk.lanes.live()) == 1)
+    order (start, condition, function), and the step its lane goes on to is as instant
+    (another of those, or an end), so what the order's page shows is never a step behind
+    while something slow runs. An API call, children started, a signal consumed, and every
+    stop, commit at once; a crash before the commit runs the held steps again, which changes
+    nothing outside. Only while one lane walks: a sibling branch could end the order first."""
+    nodes = walk.plan.nodes
+    return (nodes[step.node].type in SIDE_EFFECT_FREE and step.status == "completed"
+            and walk.finish is None and len(walk.lanes.live()) == 1
+            and nodes[walk.lanes[lane].node].type in INSTANT)
 
 
 def _root_lane(order: Order) -> Lane:

@@ -9,7 +9,7 @@ from backend.blueprints.models import BlueprintVersion
 from backend.core.queue import QUEUE
 from backend.orders.dispatch import sweep
 from backend.orders.models import Order
-from tests.orders.builders import demo_call, linear, node, step_runs
+from tests.orders.builders import demo_call, edge, linear, node, step_runs
 
 RETURN = {"ticket_id": "T-1", "country": "US", "order_id": "ORD-1"}
 
@@ -250,6 +250,43 @@ async def test_a_change_to_what_steps_use_is_seen_by_the_next_activation(
     fourth = await create_order("w-4", "warm-bp", {})
     await runner.activate(await order_pk(runner, fourth["order_id"]))
     assert [call["query"] for call in await demo_calls()][-1] == {"v": "3"}
+
+
+async def test_instant_steps_share_a_commit_yet_the_order_is_never_shown_a_step_behind(
+        runner, api_call, published, create_order, get_order):
+    """start → slow call → condition → function → end: the condition and the function are
+    committed with the end (one commit for three steps), while the start, which a slow step
+    follows, commits before it; during the call the order is at the call, running."""
+    await api_call(demo_call("slow-one", "/responses?delay_ms=400"))
+    doc = {"id": "instant-bp", "name": "instant", "nodes": [
+        node("start", "start"), node("call", "api_call", api_call="slow-one"),
+        node("check", "condition", expression="true"),
+        node("note", "function", function="get", args={"obj": "input", "path": "'k'"},
+             save={"k": "result"}),
+        node("end", "end", result="input.k")],
+        "edges": [edge("start", "call"), edge("call", "check"), edge("check", "note", "true"),
+                  edge("check", "end", "false"), edge("note", "end")]}
+    await published(doc)
+    created = await create_order("instant-1", "instant-bp", {"k": "v"})
+    writes = []
+    write = runner.writer.write
+
+    async def counted(work):
+        writes.append(work)
+        return await write(work)
+
+    runner.writer.write = counted
+    activation = asyncio.create_task(runner.activate(await order_pk(runner, created["order_id"])))
+    await asyncio.sleep(0.2)  # the call is in flight
+    during = await get_order("instant-1")
+    assert (during["state"], during["current_node"]) == ("running", "call")
+    assert step_runs(during) == [("start", 1, "completed")]
+    await activation
+    order = await get_order("instant-1")
+    assert (order["state"], order["result"], order["vars"]) == ("completed", "v", {"k": "v"})
+    assert step_runs(order) == [(name, 1, "completed")
+                                for name in ("start", "call", "check", "note", "end")]
+    assert len(writes) == 4  # the lease, start, call, and check + note + end together
 
 
 async def order_pk(runner, order_id):
