@@ -22,7 +22,7 @@ from contextvars import ContextVar, Token
 from functools import wraps
 from itertools import chain
 from math import log2
-from time import thread_time
+from time import process_time
 from types import MappingProxyType
 from typing import Any
 
@@ -41,8 +41,10 @@ MAX_LOOP = 100_000  # items one {% for %} loop, or an item-by-item filter (sort,
 MAX_SLOW_TEXT = 100_000  # characters of input to the slow text filters (wordwrap, urlize)
 MAX_LIPSUM_PARAGRAPHS = 100
 MAX_LIPSUM_WORDS = 200
-# CPU seconds of the evaluating thread per evaluate()/render() call, nested calls included: a
-# busy machine that leaves a cheap `order.id` waiting for the processor does not fail it
+# processor seconds (the process's: one clock for every thread, so a budget carried into a
+# thread pool with its context still reads true) per evaluate()/render() call, nested calls
+# included: a busy machine that leaves a cheap `order.id` waiting for the processor does not
+# fail it
 TIME_BUDGET = 0.25
 
 
@@ -74,7 +76,7 @@ def start() -> Token[Budget | None] | None:
     """Open a budget unless one is open already (a nested call shares the outer one)."""
     if _BUDGET.get() is not None:
         return None
-    return _BUDGET.set(Budget(thread_time() + TIME_BUDGET))
+    return _BUDGET.set(Budget(process_time() + TIME_BUDGET))
 
 
 def stop(token: Token[Budget | None] | None) -> None:
@@ -89,7 +91,7 @@ def _slow() -> ExpressionLimit:
 
 def tick() -> None:
     budget = _BUDGET.get()
-    if budget is not None and thread_time() > budget.deadline:
+    if budget is not None and process_time() > budget.deadline:
         raise _slow()
 
 
@@ -260,7 +262,7 @@ def bounded_iter(iterable: Iterable[Any], limit: int, what: Name, each: int = 0)
             budget.produced += each
             if budget.produced > MAX_PRODUCED:
                 charge(0)
-            if thread_time() > budget.deadline:
+            if process_time() > budget.deadline:
                 raise _slow()
         yield item
 
@@ -303,7 +305,7 @@ def output(value: Any) -> str:
         budget.produced += len(value)
         if budget.produced > MAX_PRODUCED:
             charge(0)
-        if thread_time() > budget.deadline:
+        if process_time() > budget.deadline:
             raise _slow()
     return value
 
