@@ -23,6 +23,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.blueprints.models import Blueprint, BlueprintVersion
+from backend.core import writer
 from backend.core.errors import Conflict, NotFound
 from backend.engine.walker import Plan
 
@@ -110,8 +111,13 @@ _LATEST = sa.select(_BLUEPRINTS.c.latest_version, _BLUEPRINTS.c.created_at).wher
 
 async def latest(session: AsyncSession, blueprint_id: str) -> Version:
     """The latest published version: 404 for an unknown blueprint, 409 if none is published."""
-    connection = await session.connection()  # Core: every webhook asks, it is the hot path
-    row = (await connection.execute(_LATEST, {"b_id": blueprint_id})).first()
+    # every webhook asks: Core, and outside a transaction in one thread hop (core.writer)
+    if session.in_transaction():
+        connection = await session.connection()
+        row = (await connection.execute(_LATEST, {"b_id": blueprint_id})).first()
+    else:
+        row = await writer.read(session.bind, lambda connection: connection.execute(
+            _LATEST, {"b_id": blueprint_id}).first())
     if row is None:
         raise NotFound(f"No blueprint with id {blueprint_id!r}.")
     number, created = row

@@ -13,7 +13,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import JSON, DateTime, TypeDecorator, event
+from sqlalchemy import JSON, DateTime, Engine, StaticPool, TypeDecorator, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError
@@ -76,6 +76,15 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=20, max_overflow=40, **kwargs)
+
+
+def sync_sqlite_engine(engine: AsyncEngine) -> Engine:
+    """The same SQLite file on the standard `sqlite3` driver, for work that runs whole in a
+    thread of its own (the group writer: one thread hop per batch, not several per statement)."""
+    sync = create_engine(engine.url.set(drivername="sqlite+pysqlite"), poolclass=StaticPool,
+                         connect_args={"timeout": 30, "check_same_thread": False})
+    event.listen(sync, "connect", _sqlite_pragmas)
+    return sync
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

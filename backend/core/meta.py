@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Column
+from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,8 +38,7 @@ _GENERATION: sa.Select[int] = sa.select(sa.column("n", sa.BigInteger)).select_fr
     sa.table("config_generation"))
 
 
-async def config_generation(session: AsyncSession) -> int:
+def config_generation(connection: Connection) -> int:
     """How many changes API calls, variables and credentials have seen (database triggers
     count them in the changing transaction): a worker's cached copy is current while it is."""
-    connection = await session.connection()
-    return (await connection.execute(_GENERATION)).scalar_one()
+    return connection.execute(_GENERATION).scalar_one()

@@ -1,4 +1,5 @@
-"""The hot-path writes of an activation, as constant Core statements (compiled once).
+"""The hot-path writes of an activation, as constant Core statements (compiled once), each a
+function of a synchronous connection for the group writer (`backend.core.writer`).
 
 ORM-enabled DML costs several times more CPU per statement than Core; these run for every
 step of every order, so they are written against the tables directly.
@@ -10,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, or_
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.engine import Connection
 
 from backend.core.meta import config_generation
 from backend.orders.models import ACTIVE_STATES, Order, OrderState, Signal, StepRun
@@ -33,41 +34,36 @@ INSERT_STEP = STEPS.insert()
 CONSUME_SIGNAL = SIGNALS.update().where(SIGNALS.c.id == bindparam("b_id"))
 
 
-async def lease(session: AsyncSession, order_pk: int, token: str, now: datetime,
-                until: datetime) -> tuple[Order | None, int]:
+def lease(connection: Connection, order_pk: int, token: str, now: datetime,
+          until: datetime) -> tuple[Order | None, int]:
     """Take the order if it is active and no live lease holds it: the order as taken (None
     when it was not), and the generation of the configuration (`core.meta`) as of then."""
-    connection = await session.connection()
-    result = await connection.execute(LEASE, {"b_pk": order_pk, "b_now": now,
-                                              "lease_owner": token, "lease_until": until})
+    result = connection.execute(LEASE, {"b_pk": order_pk, "b_now": now, "lease_owner": token,
+                                        "lease_until": until})
     row = result.first()
-    return (Order(**row._mapping) if row else None), await config_generation(session)
+    return (Order(**row._mapping) if row else None), config_generation(connection)
 
 
-async def renew(session: AsyncSession, order_pk: int, token: str, until: datetime) -> bool:
+def renew(connection: Connection, order_pk: int, token: str, until: datetime) -> bool:
     """Extend our lease while a step runs; False once the order is no longer ours."""
-    connection = await session.connection()
-    result = await connection.execute(OWNED_ACTIVE, {"b_pk": order_pk, "b_token": token,
-                                                     "lease_until": until})
+    result = connection.execute(OWNED_ACTIVE, {"b_pk": order_pk, "b_token": token,
+                                               "lease_until": until})
     return result.rowcount == 1
 
 
-async def release(session: AsyncSession, order_pk: int, token: str) -> None:
-    connection = await session.connection()
-    await connection.execute(OWNED, {"b_pk": order_pk, "b_token": token,
-                                     "lease_owner": None, "lease_until": None})
+def release(connection: Connection, order_pk: int, token: str) -> None:
+    connection.execute(OWNED, {"b_pk": order_pk, "b_token": token, "lease_owner": None,
+                               "lease_until": None})
 
 
-async def checkpoint(session: AsyncSession, order_pk: int, token: str, changes: dict[str, Any],
-                     step_runs: list[dict[str, Any]], signal_id: int | None) -> bool:
+def checkpoint(connection: Connection, order_pk: int, token: str, changes: dict[str, Any],
+               step_runs: list[dict[str, Any]], signal_id: int | None) -> bool:
     """The order's new state and its step runs (none for a poll not worth a timeline line);
     the order only if we still own it."""
-    connection = await session.connection()
-    result = await connection.execute(OWNED_ACTIVE, {"b_pk": order_pk, "b_token": token,
-                                                     **changes})
+    result = connection.execute(OWNED_ACTIVE, {"b_pk": order_pk, "b_token": token, **changes})
     if step_runs:
-        await connection.execute(INSERT_STEP, step_runs)
+        connection.execute(INSERT_STEP, step_runs)
     if signal_id is not None and result.rowcount == 1:
-        await connection.execute(CONSUME_SIGNAL, {"b_id": signal_id,
-                                                  "consumed_at": changes["updated_at"]})
+        connection.execute(CONSUME_SIGNAL, {"b_id": signal_id,
+                                            "consumed_at": changes["updated_at"]})
     return result.rowcount == 1

@@ -24,6 +24,7 @@ from arq.connections import ArqRedis
 from jsonschema import Draft202012Validator
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,10 +33,10 @@ from backend.core import metrics
 from backend.core.db import utcnow
 from backend.core.errors import WaybillError
 from backend.core.queue import enqueue_activation
+from backend.core.writer import GroupWriter
 from backend.engine.errors import PermanentStepError
 from backend.engine.walker import ChildBatch, ChildProgress, ChildResult
 from backend.orders.models import ACTIVE_STATES, FINAL_STATES, Order, OrderState
-from backend.orders.writer import GroupWriter
 
 ORDERS = Order.__table__  # type: ignore[attr-defined]
 ORDER_ID_MAX = 200
@@ -123,13 +124,13 @@ class ChildOrders:
             return []
         now = utcnow()
 
-        async def reset(session: AsyncSession) -> None:
-            rows = await _run(session, select(ORDERS.c.id, ORDERS.c.failed_node,
-                                                ORDERS.c.current_node, ORDERS.c.state)
-                                         .where(ORDERS.c.id.in_(pks)))
+        def reset(connection: Connection) -> None:
+            rows = connection.execute(select(ORDERS.c.id, ORDERS.c.failed_node,
+                                             ORDERS.c.current_node, ORDERS.c.state)
+                                      .where(ORDERS.c.id.in_(pks))).all()
             for pk, failed_node, current, state in rows:
                 node = failed_node or (current if state == OrderState.cancelled else None)
-                await _run(session, update(ORDERS).where(ORDERS.c.id == pk).values(
+                connection.execute(update(ORDERS).where(ORDERS.c.id == pk).values(
                     state=OrderState.pending, current_node=node or spec.plan.start, attempt=1,
                     error=None, failed_node=None, result=None, branches=None, wake_at=now,
                     entered_at=now, lease_owner=None, lease_until=None, updated_at=now))
@@ -146,13 +147,13 @@ class ChildOrders:
         rows = [self._row(batch, spec, index, validator, now) for index in indexes]
         ids = [row["order_id"] for row in rows]
 
-        async def insert(session: AsyncSession) -> list[int]:
-            dialect = (await session.connection()).dialect.name
+        def insert(connection: Connection) -> list[int]:
+            dialect = connection.dialect.name
             insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            await _run(session, insert_into(ORDERS).values(rows).on_conflict_do_nothing(
+            connection.execute(insert_into(ORDERS).values(rows).on_conflict_do_nothing(
                 index_elements=["order_id"]))
-            found = await _run(session, select(ORDERS.c.id, ORDERS.c.state)
-                                          .where(ORDERS.c.order_id.in_(ids)))
+            found = connection.execute(select(ORDERS.c.id, ORDERS.c.state)
+                                       .where(ORDERS.c.order_id.in_(ids)))
             return [pk for pk, state in found if state == OrderState.pending]
 
         pks = await self.writer.write(insert)

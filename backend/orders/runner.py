@@ -28,6 +28,7 @@ from backend.core import events, metrics
 from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.queue import enqueue_activation
+from backend.core.writer import writer_for
 from backend.credentials.crypto import SecretBox
 from backend.credentials.models import Credential
 from backend.engine.branches import LIVE, ROOT, Applied, Lane, Lanes, apply
@@ -46,7 +47,6 @@ from backend.orders.children import ChildOrders, wake_parent
 from backend.orders.executor import CredentialValue, Executor
 from backend.orders.models import Order, OrderState, Signal
 from backend.orders.outbound import HttpCaller
-from backend.orders.writer import GroupWriter
 from backend.variables.service import as_scope
 
 CHILD_NODES = frozenset({"for_each", "sub_blueprint"})
@@ -63,7 +63,7 @@ class Runner:
 
     def __post_init__(self) -> None:
         self.box = SecretBox(self.settings.resolved_secret_key)
-        self.writer = GroupWriter(self.sessions)
+        self.writer = writer_for(self.sessions.kw["bind"])
         self._context: tuple[int, dict[str, Any], dict[str, Any], dict[str, Any]] | None = None
 
     async def activate(self, order_pk: int) -> None:
@@ -72,7 +72,7 @@ class Runner:
         now = utcnow()
         until = now + timedelta(seconds=self.settings.lease_s)
         order, generation = await self.writer.write(
-            lambda session: checkpoints.lease(session, order_pk, token, now, until))
+            lambda connection: checkpoints.lease(connection, order_pk, token, now, until))
         if order is None:
             return
         released = False
@@ -98,13 +98,14 @@ class Runner:
         while True:
             await asyncio.sleep(self.settings.lease_s / 3)
             try:
-                await self.writer.write(lambda session: checkpoints.renew(
-                    session, order_pk, token, utcnow() + timedelta(seconds=self.settings.lease_s)))
+                await self.writer.write(lambda connection: checkpoints.renew(
+                    connection, order_pk, token, utcnow() + timedelta(seconds=self.settings.lease_s)))
             except Exception:  # the step goes on; its checkpoint decides whether we still own it
                 log.warning("could not renew the lease of order %s", order_pk, exc_info=True)
 
     async def _release(self, order_pk: int, token: str) -> None:
-        await self.writer.write(lambda session: checkpoints.release(session, order_pk, token))
+        await self.writer.write(
+            lambda connection: checkpoints.release(connection, order_pk, token))
 
     async def _walk(self, session: AsyncSession, order: Order, token: str,
                     generation: int) -> bool:
@@ -239,8 +240,8 @@ class Runner:
                       step_runs: list[dict[str, Any]], signal_id: int | None) -> bool:
         """Step runs, vars, position and state in one transaction; False if the order was taken
         from us (cancelled, or the lease was lost): the step runs are still recorded."""
-        return await self.writer.write(lambda session: checkpoints.checkpoint(
-            session, order_pk, token, changes, step_runs, signal_id))
+        return await self.writer.write(lambda connection: checkpoints.checkpoint(
+            connection, order_pk, token, changes, step_runs, signal_id))
 
 
 @dataclass

@@ -16,11 +16,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.blueprints import plans
 from backend.blueprints.service import check, get_row
-from backend.core import db, events, metrics
+from backend.core import events, metrics
 from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.queue import DEFER_HORIZON, enqueue_activation
+from backend.core.writer import writer_for
 from backend.engine.format import BlueprintDoc
 from backend.orders.children import wake_parent
 from backend.orders.models import ACTIVE_STATES, FINAL_STATES, Order, OrderState, Signal, StepRun
@@ -68,14 +69,11 @@ async def _insert(session: AsyncSession, redis: ArqRedis | None, order: Order) -
     if session.in_transaction():
         await session.commit()  # the reads before it: a SQLite write starts a fresh transaction
     values = {column.key: getattr(order, column.key) for column in _ORDER_COLUMNS}
-    async with db.write_lock(session.bind):
-        try:  # Core, not the ORM's unit of work: every webhook comes this way
-            connection = await session.connection()
-            order.id = (await connection.execute(_INSERT_ORDER, values)).scalar_one()
-            await session.commit()
-        except IntegrityError as exc:
-            await session.rollback()
-            raise Conflict(f"An order with id {order.order_id!r} already exists.") from exc
+    try:  # Core in the group writer: concurrent webhooks share a commit (see core.writer)
+        order.id = await writer_for(session.bind).write(
+            lambda connection: connection.execute(_INSERT_ORDER, values).scalar_one())
+    except IntegrityError as exc:
+        raise Conflict(f"An order with id {order.order_id!r} already exists.") from exc
     metrics.ORDERS_CREATED.labels(order.blueprint_id, str(order.test).lower()).inc()
     if redis is not None and order.dispatch == "immediate":
         await enqueue_activation(redis, order.id or 0, order.wake_at)
