@@ -23,16 +23,15 @@ def order_channel(order_id: str) -> str:
 
 
 async def publish(redis: Redis, order_id: str, batch: list[dict[str, Any]]) -> None:
-    """Publish events of one order in a single round trip."""
-    channel = order_channel(order_id)
-    async with redis.pipeline(transaction=False) as pipe:
-        for event in batch:
-            pipe.publish(channel, json.dumps({"order_id": order_id, **event}, default=str))
-        await pipe.execute()
+    """Publish events of one order as one message, `{"order_id", "events": [...]}` (one
+    command: a pipeline of one per event cost the worker a tenth of its CPU)."""
+    await redis.publish(order_channel(order_id),
+                        json.dumps({"order_id": order_id, "events": batch}, default=str))
 
 
 class Subscription:
-    """Events of a channel (or a `*` pattern), received from the moment it was made."""
+    """Events of a channel (or a `*` pattern), received from the moment it was made, one by
+    one."""
 
     def __init__(self, pubsub: PubSub) -> None:
         self.pubsub = pubsub
@@ -40,7 +39,9 @@ class Subscription:
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         async for message in self.pubsub.listen():
             if message["type"] in ("message", "pmessage"):
-                yield json.loads(message["data"])
+                published = json.loads(message["data"])
+                for event in published["events"]:
+                    yield {"order_id": published["order_id"], **event}
 
 
 @asynccontextmanager
