@@ -17,7 +17,7 @@ Three kinds of bound:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from contextvars import ContextVar, Token
 from functools import wraps
 from itertools import chain
@@ -253,11 +253,17 @@ def check_value(value: Any, what: Name = "the result") -> Any:
 
 
 def bounded_iter(iterable: Iterable[Any], limit: int, what: Name, each: int = 0) -> Iterator[Any]:
-    """Items of `iterable`, at most `limit`, the clock checked (and `each` charged) per item."""
+    """Items of `iterable`, at most `limit` (a list known to be longer is refused before its
+    first item), the clock checked (and `each` charged) per item."""
+    def too_many() -> ExpressionLimit:
+        return ExpressionLimit(f"{_name(what)} goes through more than {limit:,} items (the limit)")
+
     budget = _BUDGET.get()
+    if isinstance(iterable, Sized) and len(iterable) > limit:
+        raise too_many()
     for count, item in enumerate(iterable, 1):
         if count > limit:
-            raise ExpressionLimit(f"{_name(what)} goes through more than {limit:,} items (the limit)")
+            raise too_many()
         if budget is not None:
             budget.produced += each
             if budget.produced > MAX_PRODUCED:

@@ -323,3 +323,27 @@ def test_a_var_named_like_a_dict_method_reads_the_var() -> None:
 
 def test_parse_error_survives_deep_nesting() -> None:
     assert parse_error("[" * 3000 + "]" * 3000) is not None
+
+
+PATH_SCOPE = {"input": {"value": 1, "items": [1, 2], "pair": (1, 2), "deep": {"a": {"b": None}},
+                        "keys": "k"},
+              "vars": {"last": {"step": 3}}, "response": {"body": "text"}}
+
+
+@pytest.mark.parametrize("source", [
+    "input.value", "input.items", "input.pair", "input.deep.a.b", "vars.last.step", "input",
+    " input . value ", "response.body", "input.keys",  # the data, not the dict method
+    "input.nope", "nope", "vars.last.step.more", "response.body.upper", "input.items.count",
+    "true", "none", "len",
+])
+def test_a_bare_path_is_looked_up_as_the_template_would(source):
+    """Paths take a direct lookup; in parentheses the same expression runs as a template:
+    the two agree on the value, and on the error when there is none."""
+    def outcome(text):
+        try:
+            return ("value", expressions.evaluate(text, PATH_SCOPE))
+        except ExpressionError as exc:
+            return ("error", str(exc).split(": ", 1)[1])
+
+    assert expressions._path(f"({source})") is None
+    assert outcome(source) == outcome(f"({source})")
