@@ -15,14 +15,21 @@ only looks at orders no live worker holds, then enqueues under a recovery id
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
-from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
+from arq.constants import (
+    expires_extra_ms,
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+)
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms, to_unix_ms
+from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 
 QUEUE = "waybill:queue"
@@ -49,25 +56,47 @@ async def connect_redis(url: str) -> ArqRedis:
 
 
 # arq's `enqueue_job` in one round trip, and the wake-up with it: arq WATCHes the job key,
-# checks it, then MULTI/EXECs (three round trips) and the wake-up was a fourth. No client is
-# bound to the script: each call names its own
+# checks it, then MULTI/EXECs (three round trips) and the wake-up was a fourth. With a
+# recovery id (ARGV[5]), a job that a dead worker holds "in progress" under the wanted id is
+# bypassed by queueing the recovery id instead. No client is bound to the script: each call
+# names its own (a connection, or a pipeline of many calls)
 _ENQUEUE = AsyncScript(cast(Any, None), b"""
-if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
+local job = ARGV[4]
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then
+  if ARGV[5] == '' or redis.call('EXISTS', KEYS[5]) == 0 then return 0 end
+  if redis.call('EXISTS', KEYS[6], KEYS[7]) > 0 then return 0 end
+  KEYS[1], job = KEYS[6], ARGV[5]
+end
 redis.call('PSETEX', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[3], job)
 redis.call('PUBLISH', KEYS[4], '')
 return 1
 """)
 
 
-async def _enqueue(redis: ArqRedis, order_pk: int, job: str, defer: datetime | None) -> bool:
-    """Queue the activation job `job` unless one of that id is queued, running or kept."""
+@dataclass(frozen=True)
+class Wake:
+    """An order to activate at `at` (now when None or past), its lease as it ran out (a dead
+    worker's: part of the job id, so that the recovery is a new job)."""
+
+    order_pk: int
+    at: datetime | None = None
+    lease_until: datetime | None = None
+
+
+async def _enqueue(client: ArqRedis | Pipeline, wake: Wake, recover: bool) -> Any:
+    """Queue the activation job of `wake` unless one of its id is queued, running or kept
+    (with `recover`: unless it is running on a live worker). On a pipeline, queued with it."""
     now_ms = timestamp_ms()
-    score = to_unix_ms(defer) if defer is not None else now_ms
-    expires_ms = score - now_ms + redis.expires_extra_ms
-    payload = serialize_job(ACTIVATE, (order_pk,), {}, None, now_ms, serializer=serialize)
-    keys = [job_key_prefix + job, result_key_prefix + job, QUEUE, WAKE_CHANNEL]
-    return bool(await _ENQUEUE(keys, [max(expires_ms, 1), payload, score, job], client=redis))
+    # arq rounds to the millisecond: round up, so that a job never fires before it is due
+    score = to_unix_ms(wake.at + timedelta(milliseconds=1)) if wake.at is not None else now_ms
+    expires_ms = score - now_ms + expires_extra_ms
+    payload = serialize_job(ACTIVATE, (wake.order_pk,), {}, None, now_ms, serializer=serialize)
+    job = job_id(wake.order_pk, wake.at, wake.lease_until)
+    again = f"{job}:r{now_ms}" if recover else ""
+    keys = [job_key_prefix + job, result_key_prefix + job, QUEUE, WAKE_CHANNEL,
+            in_progress_key_prefix + job, job_key_prefix + again, result_key_prefix + again]
+    return await _ENQUEUE(keys, [max(expires_ms, 1), payload, score, job, again], client=client)
 
 
 def job_id(order_pk: int, wake_at: datetime | None, lease_until: datetime | None = None) -> str:
@@ -84,12 +113,16 @@ async def enqueue_activation(redis: ArqRedis, order_pk: int, wake_at: datetime |
     True when a job was queued."""
     if wake_at is not None and wake_at > datetime.now(UTC) + DEFER_HORIZON:
         return False
-    # arq rounds to the millisecond: round up, so that a job never fires before it is due
-    defer = wake_at + timedelta(milliseconds=1) if wake_at else None
-    wanted = job_id(order_pk, wake_at, lease_until)
-    if await _enqueue(redis, order_pk, wanted, defer):  # idle workers are woken with it
-        return True
-    if recover and await redis.exists(in_progress_key_prefix + wanted):
-        now_ms = int(datetime.now(UTC).timestamp() * 1000)
-        return await _enqueue(redis, order_pk, f"{wanted}:r{now_ms}", defer)
-    return False
+    return bool(await _enqueue(redis, Wake(order_pk, wake_at, lease_until), recover))
+
+
+async def enqueue_activations(redis: ArqRedis, wakes: list[Wake], *, recover: bool = False) -> int:
+    """`enqueue_activation` for many orders in one round trip; how many jobs were queued."""
+    horizon = datetime.now(UTC) + DEFER_HORIZON
+    wanted = [wake for wake in wakes if wake.at is None or wake.at <= horizon]
+    if not wanted:
+        return 0
+    async with redis.pipeline(transaction=False) as pipe:
+        for wake in wanted:
+            await _enqueue(pipe, wake, recover)
+        return sum(await pipe.execute())

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.core.config import Settings
 from backend.core.db import utcnow
-from backend.core.queue import enqueue_activation
+from backend.core.queue import Wake, enqueue_activations
 from backend.orders.models import Order, OrderState
 from backend.orders.runner import Runner
 from backend.orders.service import due_orders
@@ -28,10 +28,10 @@ async def sweep(sessions: async_sessionmaker[AsyncSession], redis: ArqRedis,
     async with sessions() as session:
         orders = await due_orders(session=session, settings=settings)
     now = utcnow()
-    for order in orders:
-        expired = order.lease_until if order.lease_until and order.lease_until < now else None
-        await enqueue_activation(redis, order.id or 0, order.wake_at, lease_until=expired,
-                                 recover=True)
+    # one round trip for all: under load, every queued order is due and most have their job
+    await enqueue_activations(redis, [
+        Wake(order_pk, wake_at, lease_until if lease_until and lease_until < now else None)
+        for order_pk, wake_at, lease_until in orders], recover=True)
     return len(orders)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -345,10 +345,11 @@ async def reprocess(*, session: AsyncSession, redis: ArqRedis | None,
     return answer
 
 
-async def due_orders(*, session: AsyncSession, settings: Settings, limit: int = 1000) -> list[Order]:
-    """Active orders due before the next sweep, or whose worker died: the sweeper's work.
-    Enqueuing is idempotent (deterministic job ids), so orders that have their job already
-    are harmless to include."""
+async def due_orders(*, session: AsyncSession, settings: Settings,
+                     limit: int = 1000) -> list[tuple[int, datetime | None, datetime | None]]:
+    """Active orders due before the next sweep, or whose worker died: the sweeper's work, as
+    (pk, wake_at, lease_until). Enqueuing is idempotent (deterministic job ids), so orders
+    that have their job already are harmless to include."""
     now = utcnow()
     horizon = now + timedelta(seconds=settings.sweep_interval_s * 1.5)
     lease_free = col(Order.lease_until).is_(None) | (col(Order.lease_until) < now)
@@ -357,7 +358,7 @@ async def due_orders(*, session: AsyncSession, settings: Settings, limit: int = 
         select(Signal.order_pk).where(col(Signal.consumed_at).is_(None)))
     not_batch_pending = ~((col(Order.dispatch) == "batch") & (col(Order.state) == OrderState.pending))
     orphaned = (col(Order.state) == OrderState.running) | (col(Order.lease_until) < now)
-    query = select(Order).where(col(Order.state).in_(ACTIVE_STATES), lease_free,
-                                due | waiting_signalled | orphaned,
-                                not_batch_pending).limit(limit)
-    return list(await session.exec(query))
+    query = select(Order.id, Order.wake_at, Order.lease_until).where(
+        col(Order.state).in_(ACTIVE_STATES), lease_free, due | waiting_signalled | orphaned,
+        not_batch_pending).limit(limit)
+    return [(pk or 0, wake_at, lease_until) for pk, wake_at, lease_until in await session.exec(query)]
