@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import Any, cast
 
 import prometheus_client
+from arq.constants import in_progress_key_prefix
 from arq.utils import timestamp_ms
 from arq.worker import Worker, func
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from backend.core import db
 from backend.core.config import Settings, get_settings
@@ -70,6 +72,17 @@ class WorkerSettings:
     keep_result = 0
 
 
+# a job is claimed if no worker has it in progress and it is still queued and due: the
+# in-progress mark is set in the same step (arq does this with WATCH and MULTI/EXEC)
+_CLAIM = AsyncScript(cast(Any, None), b"""
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not score or tonumber(score) > tonumber(ARGV[2]) then return false end
+redis.call('PSETEX', KEYS[1], ARGV[3], '1')
+return score
+""")
+
+
 class WakeableWorker(Worker):
     """An arq worker that sleeps between polls while it has nothing to do, and wakes at once
     when a job is enqueued (`queue.enqueue_activation` publishes on WAKE_CHANNEL), when one of
@@ -124,11 +137,29 @@ class WakeableWorker(Worker):
         return min(max((head[0][1] - now) / 1000, 0.0), self.idle_poll_s)
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
-        # arq reads the head of the queue each poll, including the jobs this worker is
-        # running (they stay queued until done) and checks each in Redis (3 round trips):
-        # skip ours, which made the arq overhead grow with CONCURRENCY.
+        """arq's `start_jobs`, claiming each job in one round trip (a script) instead of four
+        (WATCH, EXISTS, ZSCORE, MULTI/PSETEX/EXEC). arq reads the head of the queue each poll,
+        including the jobs this worker is running (they stay queued until done): those are
+        skipped without asking Redis, which made the arq overhead grow with CONCURRENCY."""
         self.idle = len(job_ids) < self.queue_read_limit
-        await super().start_jobs([job for job in job_ids if job.decode() not in self.tasks])
+        for job_id in (job.decode() for job in job_ids):
+            if job_id in self.tasks:
+                continue
+            await self.sem.acquire()
+            if self.job_counter >= self.max_jobs:
+                self.sem.release()
+                return
+            self.job_counter += 1
+            score = await _CLAIM([in_progress_key_prefix + job_id, self.queue_name],
+                                 [job_id, timestamp_ms(), int(self.in_progress_timeout_s * 1000)],
+                                 client=self.pool)
+            if score is None:  # started elsewhere, finished, or deferred again meanwhile
+                self.job_counter -= 1
+                self.sem.release()
+                continue
+            task = self.loop.create_task(self.run_job(job_id, int(float(score))))
+            task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+            self.tasks[job_id] = task
 
     async def run_job(self, job_id: str, score: int) -> None:
         try:
