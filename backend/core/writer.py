@@ -33,13 +33,35 @@ from backend.core import db
 Write = Callable[[Connection], Any]
 
 
-class GroupWriter:
-    def __init__(self, engine: AsyncEngine) -> None:
+class _Threaded:
+    """A SQLite file's synchronous engine and the one thread that uses it (neither when the
+    database is PostgreSQL, or an in-memory SQLite database that only its engine sees)."""
+
+    def __init__(self, engine: AsyncEngine, name: str) -> None:
         self.engine = engine
+        self.sync: Engine | None = None
+        self.thread: ThreadPoolExecutor | None = None
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            self.sync = db.sync_sqlite_engine(engine)
+            self.thread = ThreadPoolExecutor(1, thread_name_prefix=name)
+
+    async def _on_thread(self, run: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.thread, run, self.sync,
+                                                                *args)
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.thread.shutdown(wait=True)
+        if self.sync is not None:
+            self.sync.dispose()
+
+
+class GroupWriter(_Threaded):
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine, "sqlite-writer")
         self.lock = db.write_lock(engine)
         self.pending: list[tuple[Write, asyncio.Future[Any]]] = []
         self.flushing: asyncio.Task[None] | None = None
-        self.sync, self.thread = _threaded(engine, "sqlite-writer")
 
     async def write(self, work: Write) -> Any:
         """Run `work(connection)` in the next group transaction; its result once committed."""
@@ -68,8 +90,7 @@ class GroupWriter:
     async def _together(self, works: list[Write]) -> list[Any]:
         async with self.lock:
             if self.sync is not None:
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self.thread, _run_all, self.sync, works)
+                return await self._on_thread(_run_all, works)
             async with self.engine.begin() as connection:
                 return await connection.run_sync(lambda sync: [work(sync) for work in works])
 
@@ -79,40 +100,17 @@ class GroupWriter:
         except Exception as exc:
             return exc
 
-    def close(self) -> None:
-        _close(self.sync, self.thread)
 
-
-class Reader:
+class Reader(_Threaded):
     def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self.sync, self.thread = _threaded(engine, "sqlite-reader")
+        super().__init__(engine, "sqlite-reader")
 
     async def read(self, work: Write) -> Any:
         """`work(connection)` outside any transaction's writes."""
         if self.sync is not None:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self.thread, _read, self.sync, work)
+            return await self._on_thread(_read, work)
         async with self.engine.connect() as connection:
             return await connection.run_sync(work)
-
-    def close(self) -> None:
-        _close(self.sync, self.thread)
-
-
-def _threaded(engine: AsyncEngine, name: str) -> tuple[Engine | None, ThreadPoolExecutor | None]:
-    """A SQLite file's synchronous engine and the one thread that uses it (None, None when
-    the database is PostgreSQL, or an in-memory SQLite database that only its engine sees)."""
-    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
-        return None, None
-    return db.sync_sqlite_engine(engine), ThreadPoolExecutor(1, thread_name_prefix=name)
-
-
-def _close(sync: Engine | None, thread: ThreadPoolExecutor | None) -> None:
-    if thread is not None:
-        thread.shutdown(wait=True)
-    if sync is not None:
-        sync.dispose()
 
 
 def _run_all(engine: Engine, works: list[Write]) -> list[Any]:
@@ -144,5 +142,10 @@ def _one(made: weakref.WeakKeyDictionary[AsyncEngine, Any], engine: AsyncEngine,
     found = made.get(engine)
     if found is None:
         found = made[engine] = kind(engine)
-        event.listen(engine.sync_engine, "engine_disposed", lambda _engine: found.close())
+
+        def closed(_engine: Engine) -> None:  # a disposed engine may be used again: anew
+            made.pop(engine, None)
+            found.close()
+
+        event.listen(engine.sync_engine, "engine_disposed", closed, once=True)
     return found
