@@ -20,6 +20,7 @@ from backend.orders.schemas import (
     OrderQuery,
     ReprocessAnswer,
     ReprocessRequest,
+    RerunRequest,
 )
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -53,6 +54,16 @@ async def cancel_orders(body: CancelRequest, session: SessionDep, state: StateDe
 async def reprocess(body: ReprocessRequest, session: SessionDep,
                     state: StateDep) -> ReprocessAnswer:
     return await service.reprocess(session=session, redis=state.redis, request=body)
+
+
+@router.post("/{order_id}/reprocess")
+async def rerun_order(order_id: OrderId, body: RerunRequest, session: SessionDep,
+                      state: StateDep) -> OrderPublic:
+    """Run a finished order again, from its failed step or the start, optionally with its
+    input replaced; the change is recorded on its timeline."""
+    await service.rerun(session=session, redis=state.redis, order_id=order_id, request=body,
+                        actor="API")
+    return await service.get_order(session=session, order_id=order_id)
 
 
 @router.get("/{order_id}")

@@ -80,7 +80,7 @@ class Catalog:
 def validate(doc: BlueprintDoc, catalog: Catalog) -> list[Problem]:
     nodes = {node.id: node for node in doc.nodes}
     problems = [*_node_problems(doc, nodes, catalog), *_edge_problems(doc, nodes),
-                *_input_problems(doc, catalog)]
+                *_input_problems(doc, catalog), *_concurrency_problems(doc)]
     graph = _graph(doc, nodes)
     problems += _reachability(doc, graph)
     cycles = _cycles(graph, start_of(doc))
@@ -208,6 +208,27 @@ def _input_problems(doc: BlueprintDoc, catalog: Catalog) -> Iterator[Problem]:
             yield _problem("unknown_input", f"This step reads {names}, but the input schema "
                            f"has no such propert{'y' if len(unknown) == 1 else 'ies'} "
                            f"({known}).", node.id)
+
+
+def _concurrency_problems(doc: BlueprintDoc) -> Iterator[Problem]:
+    """The concurrency key is worked out from the input alone, when the order is created."""
+    if doc.concurrency is None:
+        return
+    source = doc.concurrency.key
+    error = expressions.parse_error(source)
+    if error:
+        yield _problem("bad_expression", f"In the concurrency key: {error}.")
+        return
+    others = sorted(expressions.undeclared_names(source) - {"input"})
+    if others:
+        yield _problem("unknown_name", f"The concurrency key uses {listed(others, 'and')}; it "
+                       "can read only `input` (it is worked out when the order is created).")
+    declared = declared_inputs(doc)
+    unknown = sorted(expressions.reads_of(source, "input") - (declared or set()))
+    if declared is not None and unknown:
+        yield _problem("unknown_input", f"The concurrency key reads "
+                       f"{listed([f'input.{name}' for name in unknown], 'and')}, which the input "
+                       "schema does not have.")
 
 
 def _expression_problems(node: Node, catalog: Catalog) -> Iterator[Problem]:

@@ -30,19 +30,20 @@ from backend.engine.walker import (
     Retry,
     Sleep,
     Step,
+    Throttle,
     Wait,
 )
 
 ROOT = ""
-LIVE = frozenset({"running", "sleeping", "waiting", "retrying"})
-PRECEDENCE = ("running", "retrying", "sleeping", "waiting")  # the order's state, from its lanes
+LIVE = frozenset({"running", "sleeping", "waiting", "retrying", "throttled"})
+PRECEDENCE = ("running", "retrying", "throttled", "sleeping", "waiting")  # the order's state, from its lanes
 
 
 @dataclass
 class Lane:
     node: str
     attempt: int = 1
-    state: str = "running"  # or sleeping, waiting, retrying; forked, arrived (parked)
+    state: str = "running"  # or sleeping, waiting, retrying, throttled; forked, arrived (parked)
     wake_at: datetime | None = None
     error: dict[str, Any] | None = None
     entered_at: datetime | None = None
@@ -167,6 +168,8 @@ def apply(lanes: Lanes, plan: Plan, token: str, step: Step, now: datetime) -> Ap
         lane.state, lane.wake_at = "sleeping", outcome.until
     elif isinstance(outcome, Wait | AwaitChildren):
         lane.state, lane.wake_at = "waiting", outcome.until
+    elif isinstance(outcome, Throttle):
+        lane.state, lane.wake_at = "throttled", outcome.until
     elif isinstance(outcome, Retry):
         lane.state, lane.attempt = "retrying", lane.attempt + 1
         lane.wake_at = now + timedelta(seconds=outcome.delay_s)

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 NodeType = Literal["start", "api_call", "function", "condition", "sleep", "wait_signal",
                    "for_each", "sub_blueprint", "parallel", "join", "end"]
 EdgeKind = Literal["next", "true", "false", "failed", "branch"]
-StepStatus = Literal["completed", "failed", "retrying", "sleeping", "waiting"]
+StepStatus = Literal["completed", "failed", "retrying", "sleeping", "waiting", "throttled"]
 
 
 class FieldSpec(BaseModel):

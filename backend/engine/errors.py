@@ -10,6 +10,9 @@
         └── ChildrenFailed         more children of a for_each/sub_blueprint failed than
                                    it tolerates (`failed`: index, order_id, error of each)
 
+`Throttled` is not a failure: an API call's `rate_limit` or `max_in_flight` has no slot now;
+the walker parks the step (`throttled`) until `delay_s` has passed, spending no attempt.
+
 After the node's retries are exhausted (or at once, for permanent errors) the node's
 `failed` edge is taken with `error` in scope; without one the order fails. `classify` sorts
 an HTTP status (of a real or a mocked response) into success, transient or permanent.
@@ -61,6 +64,16 @@ class ChildrenFailed(PermanentStepError):
 
     def as_dict(self) -> dict[str, Any]:
         return super().as_dict() | {"failed": self.failed}
+
+
+class Throttled(Exception):
+    """No slot of an API call's limits now: look again after `delay_s`."""
+
+    def __init__(self, limit: str, delay_s: float, message: str) -> None:
+        super().__init__(message)
+        self.limit = limit  # "rate_limit" or "max_in_flight"
+        self.delay_s = delay_s
+        self.message = message
 
 
 def classify(status: int, headers: dict[str, str], success: list[int],

@@ -48,6 +48,21 @@ class RetryPolicy(Strict):
     max_s: float = Field(default=60.0, ge=0, le=86_400)
 
 
+class RateLimit(Strict):
+    """At most `burst` calls at once, and `per_s` a second after that, across all workers."""
+
+    per_s: float = Field(gt=0, le=10_000, description="calls a second, on average")
+    burst: int = Field(default=1, ge=1, le=10_000, description="calls that may go at once")
+
+
+class ConcurrencyLimit(Strict):
+    """At most `limit` active orders of the blueprint per value of `key` (an expression on
+    `input`); the others wait as `queued` and start in the order they were created."""
+
+    key: Expression = Field(description="like input.customer_id")
+    limit: int = Field(default=1, ge=1, le=10_000)
+
+
 class Node(Strict):
     id: str = Field(pattern=NODE_ID_PATTERN)
     type: str = Field(max_length=32, description="one of " + ", ".join(NODE_TYPES))
@@ -125,6 +140,7 @@ class BlueprintDoc(Strict):
     sample_input: dict[str, Any] | None = None
     dispatch: Literal["immediate", "batch"] | None = None
     webhook: WebhookConfig | None = None
+    concurrency: ConcurrencyLimit | None = None
     nodes: list[Node] = Field(default_factory=list, max_length=MAX_NODES)
     edges: list[Edge] = Field(default_factory=list, max_length=MAX_EDGES)
     layout: dict[str, Position] = Field(default_factory=dict)
@@ -146,7 +162,7 @@ class BlueprintDoc(Strict):
         data["edges"] = [edge.model_dump(mode="json", exclude_none=True) for edge in self.edges]
         data["layout"] = {key: self.layout[key].model_dump() for key in sorted(self.layout)}
         order = ("id", "name", "description", "input_schema", "sample_input", "dispatch",
-                 "webhook", "nodes", "edges", "layout")
+                 "webhook", "concurrency", "nodes", "edges", "layout")
         return {key: data[key] for key in order if key in data}
 
 
@@ -174,3 +190,7 @@ class ApiCallSpec(Strict):
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     idempotency_key: str = Field(default=DEFAULT_IDEMPOTENCY_KEY, max_length=500)
     mock: MockResponse | None = None
+    rate_limit: RateLimit | None = Field(
+        default=None, description="calls a second (and a burst) across all workers")
+    max_in_flight: int | None = Field(
+        default=None, ge=1, le=10_000, description="calls being sent at once, across all workers")

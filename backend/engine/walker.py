@@ -19,7 +19,13 @@ from typing import Any, Literal, Protocol
 from backend.engine import expressions
 from backend.engine.catalogue import StepStatus
 from backend.engine.durations import parse_duration
-from backend.engine.errors import ChildrenFailed, PermanentStepError, SignalTimeout, StepError
+from backend.engine.errors import (
+    ChildrenFailed,
+    PermanentStepError,
+    SignalTimeout,
+    StepError,
+    Throttled,
+)
 from backend.engine.expressions import ExpressionError
 from backend.engine.format import DEFAULT_CONCURRENCY, BlueprintDoc, Node, RetryPolicy
 
@@ -75,6 +81,7 @@ class OrderView:
     test: bool = False
     resuming: bool = False  # woken from a sleep or a wait (not a fresh arrival at the node)
     entered_at: datetime | None = None  # when the order reached this node in this run
+    throttled: bool = False  # looking again after an API call's limits had no slot
 
     def scope(self) -> dict[str, Any]:
         order = {"id": self.order_id, "blueprint": self.blueprint, "version": self.version}
@@ -172,6 +179,13 @@ class Retry:
 
 
 @dataclass
+class Throttle:
+    """An API call's limits had no slot: call it again at `until` (no attempt spent)."""
+
+    until: datetime
+
+
+@dataclass
 class AwaitChildren:
     """Wait for child orders; look again by `until` at the latest (a child's end wakes the
     parent sooner). `finished` is how many were final when the step looked."""
@@ -201,7 +215,7 @@ class Finish:
     error: dict[str, Any] | None = None
 
 
-Outcome = Advance | Sleep | Wait | Retry | Finish | AwaitChildren | Fork | Arrive
+Outcome = Advance | Sleep | Wait | Retry | Throttle | Finish | AwaitChildren | Fork | Arrive
 
 
 @dataclass
@@ -415,6 +429,11 @@ async def take_step(plan: Plan, order: OrderView, ports: Ports) -> Step:
     node = plan.nodes[order.node]
     try:
         return await HANDLERS[node.type](plan, node, order, ports)
+    except Throttled as exc:  # one timeline line per wait, not one per look
+        until = ports.now() + timedelta(seconds=exc.delay_s)
+        return Step(node.id, order.attempt, "throttled", Throttle(until),
+                    response={"limit": exc.limit, "message": exc.message,
+                              "until": until.isoformat()}, record=not order.throttled)
     except ExpressionError as exc:
         return _on_error(plan, node, order, ports, PermanentStepError("expression", str(exc)))
     except StepError as exc:

@@ -14,16 +14,24 @@ from sqlalchemy import and_, bindparam, case, or_
 from sqlalchemy.engine import Connection
 
 from backend.core.meta import config_generation
-from backend.orders.models import ACTIVE_STATES, Order, OrderState, Signal, StepRun
+from backend.orders.models import (
+    ACTIVE_STATES,
+    HOLDING_STATES,
+    Order,
+    OrderState,
+    Signal,
+    StepRun,
+)
 
 ORDERS = Order.__table__  # type: ignore[attr-defined]
 STEPS = StepRun.__table__  # type: ignore[attr-defined]
 SIGNALS = Signal.__table__  # type: ignore[attr-defined]
 _ACTIVE = ORDERS.c.state.in_(sorted(ACTIVE_STATES))
 
-# a pending order shows as running from the moment a worker holds it
+# a pending order shows as running from the moment a worker holds it; a queued one waits for
+# its concurrency key's slot (`backend.orders.concurrency`)
 LEASE = ORDERS.update().where(
-    ORDERS.c.id == bindparam("b_pk"), _ACTIVE,
+    ORDERS.c.id == bindparam("b_pk"), ORDERS.c.state.in_(sorted(HOLDING_STATES)),
     or_(ORDERS.c.lease_until.is_(None), ORDERS.c.lease_until < bindparam("b_now"))).values(
     state=case((ORDERS.c.state == OrderState.pending, OrderState.running.value),
                else_=ORDERS.c.state)).returning(*ORDERS.c)

@@ -25,7 +25,8 @@ async def reprocess(session: AsyncSession, settings: Settings, ids: list[str] | 
         raise Invalid("Bad reprocess options.", exc.errors(include_url=False)) from exc
     redis = await connect_redis(settings.redis_url) if settings.redis_url else None
     try:
-        return await reprocess_orders(session=session, redis=redis, request=request)
+        return await reprocess_orders(session=session, redis=redis, request=request,
+                                      actor="waybill orders reprocess (CLI)")
     finally:
         if redis is not None:
             await redis.aclose()

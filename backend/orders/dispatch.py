@@ -13,6 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.queue import Wake, enqueue_activations
+from backend.core.writer import read
+from backend.orders import concurrency
 from backend.orders.models import Order, OrderState
 from backend.orders.runner import Runner
 from backend.orders.service import due_orders
@@ -27,6 +29,8 @@ async def sweep(sessions: async_sessionmaker[AsyncSession], redis: ArqRedis,
     (no lease, or one that ran out), bypassing jobs a dead worker left "in progress"."""
     async with sessions() as session:
         orders = await due_orders(session=session, settings=settings)
+    engine = sessions.kw["bind"]  # keys whose admission a killed worker did not get to
+    await concurrency.admit_queued(engine, redis, await read(engine, concurrency.queued_keys))
     now = utcnow()
     # one round trip for all: under load, every queued order is due and most have their job
     await enqueue_activations(redis, [

@@ -6,6 +6,7 @@ starts children through `backend.orders.children`."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -24,6 +25,7 @@ from backend.engine.functions import REGISTRY
 from backend.engine.walker import ApiResult, ChildBatch, ChildProgress
 from backend.orders.children import ChildOrders
 from backend.orders.outbound import HttpCaller
+from backend.orders.throttle import Limiter
 
 SENSITIVE_HEADERS = ("authorization", "cookie", "proxy-authorization", "x-api-key")
 REDACTED = "[redacted]"
@@ -109,6 +111,7 @@ class Executor:
     stored_response_bytes: int = 16_384
     clock: Callable[[], datetime] = field(default=utcnow)
     fan: ChildOrders | None = None
+    limiter: Limiter | None = None  # the API calls' rate limits and in-flight caps
 
     def now(self) -> datetime:
         return self.clock()
@@ -138,9 +141,11 @@ class Executor:
         credential = self.credentials.get(spec.credential or "")
         if self.caller is None:
             raise PermanentStepError("no_http", "No HTTP client in this context.")
+        limited = self.limiter is not None and (spec.rate_limit or spec.max_in_flight)
         try:
-            answer = await self.caller.send(request, spec.timeout_s,
-                                            credential.header_names if credential else frozenset())
+            async with self.limiter.admit(spec) if limited else contextlib.nullcontext():  # type: ignore[union-attr]
+                answer = await self.caller.send(
+                    request, spec.timeout_s, credential.header_names if credential else frozenset())
         except StepError as exc:
             if credential is not None:
                 exc.message = credential.redact(exc.message)

@@ -13,11 +13,13 @@ from backend.core.db import DocumentType, JSONType, UTCDateTime, utcnow
 
 
 class OrderState(StrEnum):
+    queued = "queued"  # waiting for a slot of its blueprint's concurrency key
     pending = "pending"
     running = "running"
     sleeping = "sleeping"
     waiting = "waiting"
     retrying = "retrying"
+    throttled = "throttled"  # an API call's rate limit or in-flight cap had no slot
     completed = "completed"
     failed = "failed"
     cancelled = "cancelled"
@@ -25,6 +27,7 @@ class OrderState(StrEnum):
 
 FINAL_STATES = frozenset({OrderState.completed, OrderState.failed, OrderState.cancelled})
 ACTIVE_STATES = frozenset(OrderState) - FINAL_STATES
+HOLDING_STATES = ACTIVE_STATES - {OrderState.queued}  # those that hold a concurrency slot
 
 
 class Order(SQLModel, table=True):
@@ -44,6 +47,8 @@ class Order(SQLModel, table=True):
         # migration 0005: a for_each's children by state and index; the list filtered by parent
         Index("ix_orders_children", "parent_pk", "parent_node", "child_index"),
         Index("ix_orders_parent_id", "parent_id", "id"),
+        # migration 0009: a concurrency key's active orders, and its oldest queued one
+        Index("ix_orders_concurrency", "concurrency_key", "state", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -72,6 +77,9 @@ class Order(SQLModel, table=True):
     parent_id: str | None = Field(default=None, max_length=200)
     parent_node: str | None = Field(default=None, max_length=64)
     child_index: int | None = None
+    # a blueprint's concurrency limit: `blueprint:value` of its key, and the limit then
+    concurrency_key: str | None = Field(default=None, max_length=300)
+    concurrency_limit: int | None = None
     # inside a parallel: every live branch's position (see backend.engine.branches)
     branches: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -108,3 +116,17 @@ class Signal(SQLModel, table=True):
     payload: Any = Field(default=None, sa_column=Column(JSONType))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     consumed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Something a person (or their code) did to an order besides running it: its input
+    changed for a rerun, a reprocess. Shown on the order's timeline."""
+
+    __tablename__ = "order_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_pk: int = Field(foreign_key="orders.id", index=True, ondelete="CASCADE")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    actor: str = Field(max_length=200)
+    kind: str = Field(max_length=32)
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))

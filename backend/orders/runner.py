@@ -42,11 +42,12 @@ from backend.engine.walker import (
     Step,
     take_step,
 )
-from backend.orders import checkpoints
+from backend.orders import checkpoints, concurrency
 from backend.orders.children import ChildOrders, wake_parent
 from backend.orders.executor import CredentialValue, Executor
 from backend.orders.models import Order, OrderState, Signal
 from backend.orders.outbound import HttpCaller
+from backend.orders.throttle import Limiter
 from backend.variables.service import as_scope
 
 CHILD_NODES = frozenset({"for_each", "sub_blueprint"})
@@ -64,6 +65,7 @@ class Runner:
     def __post_init__(self) -> None:
         self.box = SecretBox(self.settings.resolved_secret_key)
         self.writer = writer_for(self.sessions.kw["bind"])
+        self.limiter = Limiter(self.redis)
         self._context: tuple[int, dict[str, Any], dict[str, Any], dict[str, Any]] | None = None
 
     async def activate(self, order_pk: int) -> None:
@@ -129,17 +131,22 @@ class Runner:
         fan = ChildOrders(self.sessions, self.writer, self.redis, order)
         walk = _Walk(order, plan, lanes, dict(order.vars), variables, token, Executor(
             self.caller, specs, {} if order.mock else credentials, mock=order.mock,
-            stored_response_bytes=self.settings.stored_response_bytes, fan=fan))
+            stored_response_bytes=self.settings.stored_response_bytes, fan=fan,
+            limiter=self.limiter))
         async with self._renewing(order_pk, token), asyncio.TaskGroup() as group:
             walk.group = group
             for name, signal in starts.items():
                 resuming = lanes[name].state in ("sleeping", "waiting")
+                throttled = lanes[name].state == "throttled"
                 lanes[name].state = "running"
-                group.create_task(self._lane(walk, name, signal, resuming))
+                group.create_task(self._lane(walk, name, signal, resuming, throttled))
         if walk.lost:
             return False
         if walk.finish is not None:
             await wake_parent(self.redis, order.parent_pk)
+            if order.concurrency_key:  # its slot is free: the key's next queued order starts
+                await concurrency.admit_queued(self.sessions.kw["bind"], self.redis,
+                                               [order.concurrency_key])
             return True
         # lanes waiting on children are woken by them; their `wake_at` is the sweeper's
         wakes = [lane.wake_at for lane in lanes.live().values()
@@ -149,14 +156,15 @@ class Runner:
         return True
 
     async def _lane(self, walk: _Walk, name: str, signal: tuple[int, Any] | None,
-                    resuming: bool) -> None:
+                    resuming: bool, throttled: bool = False) -> None:
         """One lane's steps, until it stops (or its branch was stopped by a failed sibling)."""
         outbox = [{"type": "step_started", "node": walk.lanes[name].node, "lane": name,
                    "attempt": walk.lanes[name].attempt}]
         held: tuple[dict[str, Any], list[dict[str, Any]]] | None = None
         while not walk.lost and walk.finish is None and name in walk.lanes:
             lane = walk.lanes[name]
-            view = walk.view(lane, signal, resuming)
+            view = walk.view(lane, signal, resuming, throttled)
+            throttled = False
             await events.publish(self.redis, walk.order.order_id, outbox)
             started = utcnow()
             step = await take_step(walk.plan, view, walk.executor)
@@ -259,7 +267,8 @@ class _Walk:
     finish: Finish | None = None
     lost: bool = False
 
-    def view(self, lane: Lane, signal: tuple[int, Any] | None, resuming: bool) -> OrderView:
+    def view(self, lane: Lane, signal: tuple[int, Any] | None, resuming: bool,
+             throttled: bool = False) -> OrderView:
         order = self.order
         node = self.plan.nodes[lane.node]
         return OrderView(
@@ -268,7 +277,7 @@ class _Walk:
             error=lane.error, wake_at=lane.wake_at if resuming else None,
             signals={node.signal: signal[1]} if signal and node.signal else {},
             variables=self.variables, test=order.test, resuming=resuming,
-            entered_at=lane.entered_at)
+            entered_at=lane.entered_at, throttled=throttled)
 
     def changes(self, step: Step, now: datetime, lease_s: float) -> dict[str, Any]:
         """The order's new columns after a step, from its lanes (built when the step's commit

@@ -62,6 +62,16 @@ class ChildCounts(BaseModel):
     active: int = 0
 
 
+class AuditPublic(BaseModel):
+    """Something done to the order besides running it (`reprocessed`: `detail` has `from`,
+    `node`, and `input` {old, new} when the input was changed)."""
+
+    at: datetime
+    actor: str
+    kind: str
+    detail: dict[str, Any] | None
+
+
 class OrderPublic(OrderSummary):
     input: dict[str, Any]
     vars: dict[str, Any]
@@ -72,6 +82,7 @@ class OrderPublic(OrderSummary):
     children: dict[str, ChildCounts] = Field(
         default_factory=dict, description="by for_each/sub_blueprint node: its child orders")
     steps: list[StepRunPublic] = Field(default_factory=list)
+    audit: list[AuditPublic] = Field(default_factory=list, description="oldest first")
 
 
 class OrderList(BaseModel):
@@ -117,6 +128,18 @@ class ReprocessRequest(Strict):
         if (self.order_ids is None) == (self.filter is None):
             raise ValueError("give either `order_ids` or `filter`")
         return self
+
+
+class RerunRequest(Strict):
+    """`POST /api/orders/{order_id}/reprocess`: one finished order again, its input fixed."""
+
+    from_: Literal["start", "failed"] = Field(default="failed", alias="from",
+                                              description="as for the bulk reprocess")
+    input: dict[str, Any] | None = Field(
+        default=None, description="the order's new input (checked against its version's "
+        "input_schema); the old and new input are kept on the order's timeline")
+    by: str | None = Field(default=None, max_length=100,
+                           description="who asks (shown on the timeline)")
 
 
 class ReprocessAnswer(BaseModel):

@@ -20,11 +20,21 @@ from backend.core import events, metrics
 from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
-from backend.core.queue import DEFER_HORIZON, enqueue_activation
+from backend.core.queue import DEFER_HORIZON, Wake, enqueue_activation, enqueue_activations
 from backend.core.writer import writer_for
 from backend.engine.format import BlueprintDoc
+from backend.orders import concurrency
 from backend.orders.children import wake_parent
-from backend.orders.models import ACTIVE_STATES, FINAL_STATES, Order, OrderState, Signal, StepRun
+from backend.orders.models import (
+    ACTIVE_STATES,
+    FINAL_STATES,
+    HOLDING_STATES,
+    AuditEntry,
+    Order,
+    OrderState,
+    Signal,
+    StepRun,
+)
 from backend.orders.schemas import (
     CancelAnswer,
     CancelRequest,
@@ -34,6 +44,7 @@ from backend.orders.schemas import (
     OrderSummary,
     ReprocessAnswer,
     ReprocessRequest,
+    RerunRequest,
     StepRunPublic,
 )
 
@@ -45,11 +56,12 @@ def summary(order: Order) -> OrderSummary:
                                                             "parent": order.parent_id})
 
 
-def public(order: Order, steps: list[StepRun],
-           children: dict[str, ChildCounts] | None = None) -> OrderPublic:
+def public(order: Order, steps: list[StepRun], children: dict[str, ChildCounts] | None = None,
+           audit: list[AuditEntry] | None = None) -> OrderPublic:
     return OrderPublic.model_validate(order.model_dump() | {
         "blueprint": order.blueprint_id, "parent": order.parent_id, "children": children or {},
-        "steps": [StepRunPublic.model_validate(step, from_attributes=True) for step in steps]})
+        "steps": [StepRunPublic.model_validate(step, from_attributes=True) for step in steps],
+        "audit": [entry.model_dump() for entry in audit or []]})
 
 
 def check_input(version: plans.Version, value: dict[str, Any]) -> None:
@@ -70,12 +82,14 @@ async def _insert(session: AsyncSession, redis: ArqRedis | None, order: Order) -
         await session.commit()  # the reads before it: a SQLite write starts a fresh transaction
     values = {column.key: getattr(order, column.key) for column in _ORDER_COLUMNS}
     try:  # Core in the group writer: concurrent webhooks share a commit (see core.writer)
-        order.id = await writer_for(session.bind).write(
-            lambda connection: connection.execute(_INSERT_ORDER, values).scalar_one())
+        order.id, order.state = await writer_for(session.bind).write(
+            lambda connection: concurrency.insert(connection, _INSERT_ORDER, values))
     except IntegrityError as exc:
         raise Conflict(f"An order with id {order.order_id!r} already exists.") from exc
     metrics.ORDERS_CREATED.labels(order.blueprint_id, str(order.test).lower()).inc()
-    if redis is not None and order.dispatch == "immediate":
+    if order.state == OrderState.queued:
+        order.wake_at = None  # its key's slot frees up first
+    elif redis is not None and order.dispatch == "immediate":
         await enqueue_activation(redis, order.id or 0, order.wake_at)
     return order
 
@@ -84,6 +98,10 @@ def _new_order(order_id: str, version: plans.Version, payload: dict[str, Any], d
                **flags: Any) -> Order:
     check_input(version, payload)
     now = utcnow()
+    limit = version.plan.doc.concurrency
+    if limit is not None and not flags.get("test"):
+        flags |= {"concurrency_key": concurrency.key_of(version.blueprint, limit, payload),
+                  "concurrency_limit": limit.limit}
     return Order(order_id=order_id, blueprint_id=version.blueprint, version=version.number,
                  input=payload, current_node=version.plan.start, dispatch=dispatch,
                  wake_at=now, created_at=now, updated_at=now, **flags)
@@ -124,7 +142,8 @@ async def get_order(*, session: AsyncSession, order_id: str) -> OrderPublic:
     order = await get_order_row(session, order_id)
     steps = list(await session.exec(select(StepRun).where(StepRun.order_pk == order.id)
                                     .order_by(col(StepRun.id))))
-    return public(order, steps, await _child_counts(session, order.id or 0, steps))
+    return public(order, steps, await _child_counts(session, order.id or 0, steps),
+                  await audit_of(session, order.id or 0))
 
 
 async def _child_counts(session: AsyncSession, order_pk: int,
@@ -207,11 +226,16 @@ async def _cancel(session: AsyncSession, redis: ArqRedis | None,
         cancelled += [(pk or 0, order_id, parent) for pk, order_id, parent in children]
         level = [pk or 0 for pk, _, _ in children]
     pks = [pk for pk, _, _ in cancelled]
+    keys: set[str] = set()
     for start in range(0, len(pks), 500):
+        chunk = pks[start:start + 500]
+        keys |= {key for key in await session.exec(select(Order.concurrency_key).where(
+            col(Order.id).in_(chunk), col(Order.concurrency_key).is_not(None))) if key}
         await session.exec(update(Order).where(  # type: ignore[call-overload]
-            col(Order.id).in_(pks[start:start + 500]), col(Order.state).in_(ACTIVE_STATES),
+            col(Order.id).in_(chunk), col(Order.state).in_(ACTIVE_STATES),
         ).values(state=OrderState.cancelled, wake_at=None, updated_at=now))
     await session.commit()
+    await concurrency.admit_queued(session.bind, redis, keys)  # their slots are free
     if redis is None:
         return
     for _, order_id, _ in cancelled:
@@ -251,7 +275,8 @@ async def send_signal(*, session: AsyncSession, redis: ArqRedis | None, order_id
     session.add(Signal(order_pk=order.id or 0, name=name, payload=payload))
     await session.commit()
     # waiting, or inside a parallel with a branch waiting while another sleeps or retries
-    if redis is not None and order.state not in (OrderState.pending, OrderState.running):
+    if redis is not None and order.state not in (OrderState.pending, OrderState.running,
+                                                 OrderState.queued):
         await enqueue_activation(redis, order.id or 0, None, lease_until=utcnow())
     return order
 
@@ -316,7 +341,7 @@ async def _restart_node(session: AsyncSession, order: Order, from_: str) -> str:
 
 
 async def reprocess(*, session: AsyncSession, redis: ArqRedis | None,
-                    request: ReprocessRequest) -> ReprocessAnswer:
+                    request: ReprocessRequest, actor: str = "api") -> ReprocessAnswer:
     """Reset finished orders to run again, from the start or from their failed step."""
     if request.dry_run:
         return await _preview(session, request)
@@ -326,23 +351,73 @@ async def reprocess(*, session: AsyncSession, redis: ArqRedis | None,
     answer = ReprocessAnswer(dry_run=False, count=len(orders),
                              order_ids=[order.order_id for order in orders[:100]],
                              steps=dict(Counter(restart.values())))
-    if not orders:
-        return answer
     now = utcnow()
     for order in orders:
-        from_failed = request.from_ == "failed" and order.failed_node is not None
-        order.current_node, order.state, order.attempt = restart[order.order_id], "pending", 1
-        order.wake_at = order.updated_at = now
-        order.result = order.lease_owner = order.lease_until = order.branches = None
-        order.error, order.failed_node, order.entered_at = None, None, now
-        if not from_failed:
-            order.vars = {}
-    await session.commit()
-    if redis is not None:
-        for order in orders:
-            if order.dispatch == "immediate" or order.test:
-                await enqueue_activation(redis, order.id or 0, now)
+        session.add(_reset(order, restart[order.order_id], request.from_, now, actor))
+    await _requeue(session, redis, orders, now)
     return answer
+
+
+async def rerun(*, session: AsyncSession, redis: ArqRedis | None, order_id: str,
+                request: RerunRequest, actor: str) -> Order:
+    """Run one finished order again, from its failed step (saved values kept) or from the
+    start, with its input replaced if the request gives one (checked against its version's
+    input_schema); the change is on the order's timeline (who, when, old and new input)."""
+    order = await get_order_row(session, order_id)
+    if order.state not in FINAL_STATES:
+        raise Conflict(f"Order {order_id!r} is {order.state}; only a finished order can run again.")
+    changed = request.input is not None and request.input != order.input
+    if changed:
+        version = await plans.of_order(session, blueprint_id=order.blueprint_id,
+                                       number=order.version, definition=order.definition)
+        check_input(version, request.input or {})
+    now = utcnow()
+    entry = _reset(order, await _restart_node(session, order, request.from_), request.from_,
+                   now, request.by or actor)
+    if changed:
+        assert entry.detail is not None and request.input is not None
+        entry.detail["input"] = {"old": order.input, "new": request.input}
+        order.input = request.input
+    session.add(entry)
+    await _requeue(session, redis, [order], now)
+    return order
+
+
+def _reset(order: Order, node: str, from_: str, now: datetime, actor: str) -> AuditEntry:
+    """Put a finished order back at `node`; what was done, for its timeline."""
+    from_failed = from_ == "failed" and order.failed_node is not None
+    entry = AuditEntry(order_pk=order.id or 0, at=now, actor=actor, kind="reprocessed",
+                       detail={"from": "failed" if from_failed else "start", "node": node,
+                               "state": order.state, "failed_node": order.failed_node})
+    order.current_node, order.attempt = node, 1
+    # an order of a concurrency key waits for its slot again
+    order.state = OrderState.queued if order.concurrency_key else OrderState.pending
+    order.wake_at = None if order.concurrency_key else now
+    order.updated_at = now
+    order.result = order.lease_owner = order.lease_until = order.branches = None
+    order.error, order.failed_node, order.entered_at = None, None, now
+    if not from_failed:
+        order.vars = {}
+    return entry
+
+
+async def _requeue(session: AsyncSession, redis: ArqRedis | None, orders: list[Order],
+                   now: datetime) -> None:
+    """Commit the reset orders, admit the queued ones' keys, enqueue the rest."""
+    if not orders:
+        return
+    await session.commit()
+    await concurrency.admit_queued(session.bind, redis, {
+        order.concurrency_key for order in orders if order.concurrency_key})
+    if redis is not None:
+        await enqueue_activations(redis, [
+            Wake(order.id or 0, now) for order in orders if order.state == OrderState.pending
+            and (order.dispatch == "immediate" or order.test)])
+
+
+async def audit_of(session: AsyncSession, order_pk: int) -> list[AuditEntry]:
+    return list(await session.exec(select(AuditEntry).where(AuditEntry.order_pk == order_pk)
+                                   .order_by(col(AuditEntry.id))))
 
 
 async def due_orders(*, session: AsyncSession, settings: Settings,
@@ -350,7 +425,7 @@ async def due_orders(*, session: AsyncSession, settings: Settings,
     """Active orders due before the next sweep, or whose worker died: the sweeper's work, as
     (pk, wake_at, lease_until). Enqueuing is idempotent (deterministic job ids), so orders
     that have their job already are harmless to include."""
-    now = utcnow()
+    now = utcnow()  # queued orders wait for a slot, not a time (`concurrency.admit`)
     horizon = now + timedelta(seconds=settings.sweep_interval_s * 1.5)
     lease_free = col(Order.lease_until).is_(None) | (col(Order.lease_until) < now)
     due = col(Order.wake_at) <= min(horizon, now + DEFER_HORIZON)
@@ -359,6 +434,6 @@ async def due_orders(*, session: AsyncSession, settings: Settings,
     not_batch_pending = ~((col(Order.dispatch) == "batch") & (col(Order.state) == OrderState.pending))
     orphaned = (col(Order.state) == OrderState.running) | (col(Order.lease_until) < now)
     query = select(Order.id, Order.wake_at, Order.lease_until).where(
-        col(Order.state).in_(ACTIVE_STATES), lease_free, due | waiting_signalled | orphaned,
+        col(Order.state).in_(HOLDING_STATES), lease_free, due | waiting_signalled | orphaned,
         not_batch_pending).limit(limit)
     return [(pk or 0, wake_at, lease_until) for pk, wake_at, lease_until in await session.exec(query)]

@@ -528,3 +528,16 @@ def test_a_deeply_nested_expression_is_a_problem_not_a_crash() -> None:
     deep = "(" * 2000 + "1" + ")" * 2000
     data = blueprint([start(), end(result=deep)], chain("start", "end"))
     assert problems(data) == [("bad_expression", "end", None)]
+
+
+@pytest.mark.parametrize(("key", "schema", "code"), [
+    ("input.customer", {"properties": {"customer": {}}}, None),
+    ("input.customer.id ~ '/' ~ input.region", {}, None),
+    ("input.(", {}, "bad_expression"),
+    ("vars.customer", {}, "unknown_name"),
+    ("input.client", {"properties": {"customer": {}}}, "unknown_input"),
+])
+def test_a_concurrency_key_reads_the_input_alone(key: str, schema: dict, code: str | None) -> None:
+    data = linear() | {"concurrency": {"key": key, "limit": 2}, "input_schema": schema}
+    found = [(p.code, p.node) for p in validate(doc(data), catalog())]
+    assert found == ([(code, None)] if code else [])

@@ -14,9 +14,10 @@ from backend.engine.format import DEFAULT_IDEMPOTENCY_KEY, ApiCallSpec
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 RETRY_FIELDS = ("max_attempts", "initial_s", "backoff", "max_s")
+LIMIT_FIELDS = ("rate_limit_per_s", "rate_limit_burst", "max_in_flight")
 TEXT_FIELDS = ("id", "name", "method", "url", "credential", "timeout_s", "success_status",
                "idempotency_key", "headers", "query", "body", "mock_status", "mock_body",
-               *(f"retry_{name}" for name in RETRY_FIELDS))
+               *(f"retry_{name}" for name in RETRY_FIELDS), *LIMIT_FIELDS)
 
 
 @dataclass
@@ -52,6 +53,9 @@ def from_spec(spec: ApiCallSpec) -> ApiCallForm:
         "mock_status": str(spec.mock.status) if spec.mock else "200",
         "mock_body": _json_text(spec.mock.body) if spec.mock else "",
         **{f"retry_{name}": f"{retry[name]:g}" for name in RETRY_FIELDS},
+        "rate_limit_per_s": f"{spec.rate_limit.per_s:g}" if spec.rate_limit else "",
+        "rate_limit_burst": str(spec.rate_limit.burst) if spec.rate_limit else "",
+        "max_in_flight": str(spec.max_in_flight or ""),
     }
     return ApiCallForm(values=values, mock=spec.mock is not None)
 
@@ -98,6 +102,10 @@ def _data(form: ApiCallForm) -> dict[str, Any]:
         "retry": {name: values[f"retry_{name}"] or None for name in RETRY_FIELDS},
     }
     data["retry"] = {key: value for key, value in data["retry"].items() if value is not None}
+    if values["rate_limit_per_s"].strip() or values["rate_limit_burst"].strip():
+        data["rate_limit"] = {"per_s": values["rate_limit_per_s"].strip() or None,
+                              "burst": values["rate_limit_burst"].strip() or 1}
+    data["max_in_flight"] = values["max_in_flight"].strip() or None
     if form.mock:
         data["mock"] = {"status": values["mock_status"] or 200,
                         "body": _parse_json(form, "mock_body", False)}
@@ -106,8 +114,8 @@ def _data(form: ApiCallForm) -> dict[str, Any]:
 
 def _field_of(loc: tuple[Any, ...]) -> str:
     head = str(loc[0]) if loc else "form"
-    if head in ("retry", "mock") and len(loc) > 1:
-        return f"{head}_{loc[1]}" if head == "retry" else f"mock_{loc[1]}"
+    if head in ("retry", "mock", "rate_limit") and len(loc) > 1:
+        return f"{head}_{loc[1]}"
     return head
 
 

@@ -254,4 +254,5 @@ def blueprint_context(*, raw: str) -> dict[str, Any]:
         for key in ("input_schema", "sample_input")
     }
     webhook = meta.get("webhook") if isinstance(meta.get("webhook"), dict) else {}
-    return {"meta": meta, "pretty": pretty, "webhook": webhook}
+    concurrency = meta.get("concurrency") if isinstance(meta.get("concurrency"), dict) else {}
+    return {"meta": meta, "pretty": pretty, "webhook": webhook, "concurrency": concurrency}

@@ -43,7 +43,8 @@ async def reprocess(*, session: AsyncSession, redis: ArqRedis | None,
                     bulk: BulkForm) -> ReprocessAnswer:
     request = ReprocessRequest.model_validate(
         {**_selector(bulk), "from": bulk.from_, "dry_run": not bulk.run})
-    return await service.reprocess(session=session, redis=redis, request=request)
+    return await service.reprocess(session=session, redis=redis, request=request,
+                                   actor="admin (orders list)")
 
 
 async def cancel(*, session: AsyncSession, redis: ArqRedis | None,

@@ -20,7 +20,7 @@ from backend.blueprints.models import Blueprint
 from backend.core import events
 from backend.core.errors import WaybillError
 from backend.orders import service, stats
-from backend.orders.schemas import ORDER_ID_PATTERN, ReprocessRequest
+from backend.orders.schemas import ORDER_ID_PATTERN, ReprocessRequest, RerunRequest
 from backend.web.live import order_changes
 from backend.web.orders import bulk
 from backend.web.orders.views import PAGE_SIZE, graph_boot, list_query, timeline
@@ -107,13 +107,14 @@ async def cancel_many(request: Request, session: SessionDep, state: StateDep) ->
 
 
 async def _timeline(request: Request, session: SessionDep, order_id: str,
-                    flash: dict[str, str] | None = None, status: int = 200) -> Response:
+                    flash: dict[str, str] | None = None, status: int = 200,
+                    **extra: Any) -> Response:
     try:
         view = await timeline(session=session, order_id=order_id)
     except WaybillError as exc:
         return _page(request, "not_found.html",
                      {"detail": exc.detail, "back": ("/orders", "Back to orders")}, 404)
-    context: dict[str, Any] = {"view": view, "order": view.order, "flash": flash}
+    context: dict[str, Any] = {"view": view, "order": view.order, "flash": flash, **extra}
     if is_htmx(request):
         return _page(request, "orders/_timeline.html", context, status)
     if view.nodes:
@@ -196,8 +197,34 @@ async def reprocess_one(request: Request, order_id: OrderId, session: SessionDep
     async def run() -> None:
         request_ = ReprocessRequest.model_validate(
             {"order_ids": [order_id], "from": "start" if start == "start" else "failed"})
-        answer = await service.reprocess(session=session, redis=state.redis, request=request_)
+        answer = await service.reprocess(session=session, redis=state.redis, request=request_,
+                                         actor="admin (order page)")
         if not answer.count:
             raise WaybillError("Only a finished order can be reprocessed.")
 
     return await _act(request, session, order_id, f"Reprocessing from {where}.", run)
+
+
+@router.post("/{order_id}/rerun", response_class=HTMLResponse)
+async def rerun(request: Request, order_id: OrderId, session: SessionDep, state: StateDep,
+                input: Annotated[str, Form()] = "",
+                start: Annotated[str, Form(alias="from")] = "failed") -> Response:
+    """Run a finished order again with its input as edited (the change goes on its timeline)."""
+    try:
+        payload = _payload(input)
+        if not isinstance(payload, dict):
+            raise WaybillError("The input is a JSON object, like {\"order_id\": \"1001\"}.")
+        await service.rerun(session=session, redis=state.redis, order_id=order_id,
+                            request=RerunRequest.model_validate(
+                                {"from": "start" if start == "start" else "failed",
+                                 "input": payload}), actor="admin (order page)")
+    except WaybillError as exc:
+        await session.rollback()
+        problems = "; ".join(str(p.get("message", p)) for p in exc.errors[:3]
+                             if isinstance(p, dict))
+        text = f"{exc.detail} {problems}".strip()
+        return await _timeline(request, session, order_id, {"tone": "error", "text": text},
+                               rerun_open=True, rerun_input=input)
+    where = "the start" if start == "start" else "its failed step"
+    return await _timeline(request, session, order_id,
+                           {"tone": "ok", "text": f"Rerunning from {where} with the new input."})

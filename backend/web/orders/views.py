@@ -129,6 +129,15 @@ class Timeline:
         return str(found).strip() or None if found else None
 
     @property
+    def entries(self) -> list[tuple[str, Any]]:
+        """The step runs and what people did to the order (a rerun, its input changed), in
+        time order: ("step", StepView) and ("audit", AuditPublic)."""
+        merged: list[tuple[Any, int, str, Any]] = [
+            (view.step.started_at, 1, "step", view) for view in self.steps]
+        merged += [(entry.at, 0, "audit", entry) for entry in self.order.audit]
+        return [(kind, item) for _, _, kind, item in sorted(merged, key=lambda e: e[:2])]
+
+    @property
     def lanes_ahead(self) -> list[tuple[str, str, str]]:
         """Live branches whose position no step run shows yet (a branch about to step)."""
         last = {view.step.lane or "": view.step.node for view in self.steps}

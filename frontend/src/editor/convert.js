@@ -3,7 +3,7 @@
 import { fanOutKind, portFor } from "./nodetypes.js";
 import { edgeAppearance, nodeCell } from "./shapes.js";
 
-const META_KEYS = ["id", "name", "description", "input_schema", "sample_input", "dispatch", "webhook"];
+const META_KEYS = ["id", "name", "description", "input_schema", "sample_input", "dispatch", "webhook", "concurrency"];
 
 export function splitDoc(doc) {
   const meta = {};

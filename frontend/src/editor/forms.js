@@ -116,5 +116,11 @@ export function readBlueprintForm(form, meta) {
   setOrDrop(webhook, "order_id_field", String(data.get("webhook.order_id_field") ?? "").trim());
   setOrDrop(webhook, "credential", String(data.get("webhook.credential") ?? "").trim());
   setOrDrop(next, "webhook", webhook);
+  const key = String(data.get("concurrency.key") ?? "").trim();
+  const limitText = String(data.get("concurrency.limit") ?? "").trim();
+  const limit = limitText ? Number(limitText) : 1;
+  if (!Number.isInteger(limit) || limit < 1) problems["concurrency.limit"] = "A whole number, 1 or more";
+  if (key && !problems["concurrency.limit"]) next.concurrency = { key, limit };
+  else if (!key) delete next.concurrency;
   return { meta: next, problems };
 }

@@ -14,6 +14,8 @@ export const LOOK = {
   completed: { color: "#16a34a", fill: "#dcfce7", glyph: "✓" },
   failed: { color: "#dc2626", fill: "#fee2e2", glyph: "!" },
   retrying: { color: "#d97706", fill: "#fef3c7", glyph: "↻" },
+  throttled: { color: "#ea580c", fill: "#ffedd5", glyph: "⏳" },
+  queued: { color: "#4338ca", fill: "#e0e7ff", glyph: "…" },
   sleeping: { color: "#0891b2", fill: "#cffafe", glyph: "z" },
   waiting: { color: "#c026d3", fill: "#fae8ff", glyph: "…" },
   running: { color: "#2563eb", fill: "#dbeafe", glyph: "▸" },
