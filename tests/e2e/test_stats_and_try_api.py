@@ -27,8 +27,8 @@ async def test_order_stats(http: httpx.AsyncClient) -> None:
     assert answer.status_code == 200
     stats = answer.json()
     assert stats["counts"]["failed"] == 1 and stats["total"] == 1
-    assert set(stats["counts"]) == {"pending", "running", "sleeping", "waiting", "retrying",
-                                    "completed", "failed", "cancelled"}
+    assert set(stats["counts"]) == {"queued", "pending", "running", "sleeping", "waiting",
+                                    "retrying", "throttled", "completed", "failed", "cancelled"}
     assert len(stats["throughput"]) == 60 and stats["throughput"][-1]["failed"] == 1
     [failure] = stats["recent_failures"]
     assert (failure["order_id"], failure["failed_node"]) == ("stats-1", "call")

@@ -53,8 +53,8 @@ def labelled_doc(blueprint_id: str) -> dict:
                    "done": {"x": 780, "y": 100}}}
 
 
-async def expect_named(where: Locator, label: str, node_id: str) -> None:
-    await expect(where.locator(".step-label")).to_have_text(label)
+async def expect_named(where: Locator, label: str, node_id: str, timeout: float = 5_000) -> None:
+    await expect(where.locator(".step-label")).to_have_text(label, timeout=timeout)
     await expect(where.locator("code.id")).to_have_text(node_id)
 
 
@@ -190,7 +190,8 @@ async def test_the_dashboard_names_steps_by_label(page: Page, http: httpx.AsyncC
     await wait_for(http, ["words-dash-1"], {"failed"})
     await page.goto("/")
     failing = page.locator("#failing-steps tr[data-blueprint=e2e-words-dash][data-node=call]")
-    await expect_named(failing.locator(".step-name"), "Refund the order", "call")
+    # step figures are cached for up to STEPS_TTL_S (10 s); the live page fetches them again
+    await expect_named(failing.locator(".step-name"), "Refund the order", "call", timeout=15_000)
     failure = page.locator("#recent-failures li[data-order=words-dash-1] .failure-where")
     await expect_named(failure, "Refund the order", "call")
     await page.locator("#failing-steps").screenshot(path=f"{SHOTS}/words-dashboard-failing.png")
