@@ -27,6 +27,35 @@ from backend.demo.app import create_demo_app
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+def _own_database_per_xdist_worker() -> None:
+    """Under pytest-xdist each worker empties and fills a PostgreSQL database of its own
+    (`<name>_gw0`, …), made here if missing; Redis is the worker's own embedded server."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not worker or not url or url.rsplit("/", 1)[-1].endswith(f"_{worker}"):
+        return
+    import asyncpg  # noqa: PLC0415  (only ever needed here)
+
+    base = url.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"{base.rsplit('/', 1)[-1]}_{worker}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(base)
+        try:
+            if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                await connection.execute(f'CREATE DATABASE "{name}"')
+        except asyncpg.DuplicateDatabaseError:
+            pass
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    os.environ["TEST_DATABASE_URL"] = f"{url.rsplit('/', 1)[0]}/{name}"
+
+
+_own_database_per_xdist_worker()
+
+
 def _backends() -> list[str]:
     return ["sqlite", "postgresql"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
 

@@ -1,4 +1,5 @@
-"""`waybill worker`: arq with JSON jobs, one shared HTTP client, the sweeper and the batch loop."""
+"""`waybill worker`: arq with JSON jobs, one shared HTTP client, the sweeper, the batch loop and
+the schedules' ticker."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from backend.orders.dispatch import batch_loop, sweep, sweep_loop
 from backend.orders.outbound import make_caller
 from backend.orders.runner import Runner
 from backend.orders.tasks import activate_order
+from backend.schedules.ticker import schedule_loop
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -47,7 +49,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     await sweep(runner.sessions, runner.redis, settings)
     if ctx.get("loops", True):
         ctx["tasks"] = [asyncio.create_task(sweep_loop(runner, settings)),
-                        asyncio.create_task(batch_loop(runner, settings))]
+                        asyncio.create_task(batch_loop(runner, settings)),
+                        asyncio.create_task(schedule_loop(runner, settings))]
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

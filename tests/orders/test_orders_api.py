@@ -81,13 +81,14 @@ async def test_a_cancelled_sleeping_order_does_not_continue(
 async def test_cancel_stops_before_the_next_step(live_client, api_call, published,
                                                  create_order, get_order, run_worker,
                                                  demo_calls):
-    await api_call(demo_call("slow", "/responses?delay_ms=600"))
+    # slow enough that a loaded machine still cancels while the call is under way
+    await api_call(demo_call("slow", "/responses?delay_ms=2000"))
     await api_call(demo_call("fast", "/responses"))
     await published(linear("stop-bp", node("slow", "api_call", api_call="slow"),
                            node("after", "api_call", api_call="fast")))
     await create_order("c-2", "stop-bp", {})
     worker = asyncio.create_task(run_worker())
-    for _ in range(200):
+    for _ in range(1000):
         if await demo_calls():
             break
         await asyncio.sleep(0.01)

@@ -16,6 +16,7 @@ from backend.blueprints import service
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.engine.catalogue import catalogue_json
 from backend.engine.format import ID_PATTERN, BlueprintDoc
+from backend.web.blueprints import schedules
 from backend.web.blueprints.panels import (
     PAIR_SCOPES,
     PanelInputError,
@@ -166,3 +167,6 @@ async def blueprint_panel(request: Request, blueprint_id: BlueprintId,
                           read_only: Annotated[str, Form()] = "") -> Response:
     return _panel(request, "blueprints/_blueprint_config.html",
                   lambda: blueprint_context(raw=blueprint), read_only)
+
+
+router.include_router(schedules.router)  # the config panel's Schedules section
