@@ -13,15 +13,16 @@ dev: setup
 	$(VENV)/bin/waybill dev
 
 test: setup chromium
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadfile  # two processes; a test file stays in one
 
 setup: $(INSTALLED) $(BUILT)
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml sdk/python/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or 3.12 is needed"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet -e ./sdk/python
 	touch $@
 
 $(NODE_INSTALLED): package.json package-lock.json

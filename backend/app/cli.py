@@ -26,8 +26,8 @@ blueprints_app = typer.Typer(help="Validate, import and export blueprint files."
 app.add_typer(blueprints_app, name="blueprints")
 orders_app = typer.Typer(help="Operate on orders.", no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)  # lines are not cut at 80 columns in a pipe or a log
+err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 HostOption = Annotated[str, typer.Option(help="bind address")]
@@ -51,7 +51,7 @@ def web(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
 
 @app.command()
 def worker(burst: Annotated[bool, typer.Option(help="stop when the queue is empty")] = False) -> None:
-    """Run an arq worker: order activations, the sweeper and the batch loop."""
+    """Run an arq worker: order activations, the sweeper, the batch loop and the schedules."""
     from backend.app.worker import make_worker
 
     settings = get_settings()
@@ -219,6 +219,8 @@ def orders_reprocess(
     verb = "would run again" if answer.dry_run else "queued again"
     console.print(f"{answer.count} order(s) {verb}; restarting at: {answer.steps}")
 
+
+from backend.app import client_cli  # noqa: E402, F401  (orders start|get|list|... over the API)
 
 if __name__ == "__main__":
     app()
