@@ -341,7 +341,7 @@ async def _restart_node(session: AsyncSession, order: Order, from_: str) -> str:
 
 
 async def reprocess(*, session: AsyncSession, redis: ArqRedis | None,
-                    request: ReprocessRequest, actor: str = "api") -> ReprocessAnswer:
+                    request: ReprocessRequest, actor: str = "API") -> ReprocessAnswer:
     """Reset finished orders to run again, from the start or from their failed step."""
     if request.dry_run:
         return await _preview(session, request)
