@@ -1,0 +1,3 @@
+from backend import _deferred
+
+_deferred.install()

@@ -47,3 +47,14 @@ def test_the_api_calls_templates_count_too() -> None:
     assert unknown_inputs(linear(reads, input_schema=SCHEMA)) == [
         ("make", "This step reads input.reason, but the input schema has no such property "
                  "(it has country and ticket_id).")]
+
+
+def test_iri_formats_are_checked_though_their_parser_loads_late() -> None:
+    """`backend._deferred` puts off rfc3987_syntax's 3 s import; the formats still hold."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator({"type": "string", "format": "iri"},
+                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
+    assert not list(validator.iter_errors("https://example.com/ü"))
+    assert [error.message for error in validator.iter_errors("https://exa mple.com/")] == [
+        "'https://exa mple.com/' is not a 'iri'"]
