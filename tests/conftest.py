@@ -146,7 +146,8 @@ async def served(app: Any) -> AsyncIterator[str]:
     """An ASGI app served by uvicorn on a free loopback port, in this event loop."""
     port = embedded_redis.free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
+                                           log_level="warning", lifespan="off",
+                                           timeout_graceful_shutdown=1))  # open event streams
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)

@@ -13,14 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from arq.worker import Worker
 from fastapi import FastAPI
 
 from backend.app.main import create_app
 from backend.app.worker import make_worker
-from backend.core import embedded_redis
 from backend.core.config import Settings
+from tests.conftest import served
 from tests.orders.builders import FAST_RETRY, demo_call, linear, node
 
 TOKEN = "sdk-t0ken"
@@ -33,34 +32,17 @@ NAP = linear("sdk-nap", node("nap", "sleep", duration="1s"), result="'rested'")
 
 
 @asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """An app whose lifespan is open, served by uvicorn on a free port in this loop."""
-    port = embedded_redis.free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=1))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-@asynccontextmanager
 async def app_served(settings: Settings) -> AsyncIterator[str]:
     """A second web process on the same database (it writes nothing at start)."""
     app = create_app(settings.model_copy(update={"demo_url": ""}))
-    async with app.router.lifespan_context(app), serving(app) as url:
+    async with app.router.lifespan_context(app), served(app) as url:
         yield url
 
 
 @pytest.fixture
 async def url(live_app: FastAPI, blueprints: None) -> AsyncIterator[str]:
     """The live app (Redis, demo services) with the SDK blueprints published, on a port."""
-    async with serving(live_app) as served_url:
+    async with served(live_app) as served_url:
         yield served_url
 
 
