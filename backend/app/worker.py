@@ -37,16 +37,23 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.setdefault("settings", get_settings())
     functions.load_modules(settings.function_modules)
     expressions.refresh_functions()
-    engine = db.make_engine(settings.resolved_database_url)
-    await db.upgrade(engine)
-    caller = make_caller(transport=settings.http_transport, allow=settings.outbound_allow,
-                         max_response_bytes=settings.max_response_bytes)
-    runner = Runner(db.make_sessionmaker(engine), await connect_redis(settings.redis_url), caller,
-                    settings)
-    ctx.update(engine=engine, caller=caller, runner=runner, tasks=[])
-    if settings.worker_metrics_port:
-        prometheus_client.start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
-    await sweep(runner.sessions, runner.redis, settings)
+    # what startup opens is closed by shutdown, or here if startup fails part way (arq does
+    # not call on_shutdown then, and a half-opened engine would leak its connections)
+    async with contextlib.AsyncExitStack() as opened:
+        engine = db.make_engine(settings.resolved_database_url)
+        opened.push_async_callback(engine.dispose)
+        await db.upgrade(engine)
+        caller = make_caller(transport=settings.http_transport, allow=settings.outbound_allow,
+                             max_response_bytes=settings.max_response_bytes)
+        opened.push_async_callback(caller.aclose)
+        redis = await connect_redis(settings.redis_url)
+        opened.push_async_callback(redis.aclose)
+        runner = Runner(db.make_sessionmaker(engine), redis, caller, settings)
+        if settings.worker_metrics_port:
+            prometheus_client.start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
+        await sweep(runner.sessions, runner.redis, settings)
+        ctx.update(engine=engine, caller=caller, runner=runner, opened=opened.pop_all(),
+                   tasks=[])
     if ctx.get("loops", True):
         ctx["tasks"] = [asyncio.create_task(sweep_loop(runner, settings)),
                         asyncio.create_task(batch_loop(runner, settings)),
@@ -58,9 +65,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    await ctx["runner"].redis.aclose()
-    await ctx["caller"].aclose()
-    await ctx["engine"].dispose()
+    if "opened" in ctx:
+        await ctx["opened"].aclose()
 
 
 class WorkerSettings:

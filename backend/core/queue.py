@@ -46,8 +46,15 @@ def deserialize(raw: bytes) -> dict[str, Any]:
     return json.loads(raw)
 
 
+# arq gives a connection 1 s to open; on a loaded 2-core box a loopback connect can take
+# longer, and a pool opens new connections while it runs (not only at start, where arq retries)
+CONNECT_TIMEOUT_S = 5
+
+
 def redis_settings(url: str) -> RedisSettings:
-    return RedisSettings.from_dsn(url)
+    settings = RedisSettings.from_dsn(url)
+    settings.conn_timeout = CONNECT_TIMEOUT_S
+    return settings
 
 
 async def connect_redis(url: str) -> ArqRedis:
