@@ -19,6 +19,8 @@ from backend.blueprints.scope import NodeScope
 from backend.engine.format import ID_PATTERN, BlueprintDoc
 from backend.orders.schemas import OrderPublic, TestRunCreate
 from backend.orders.service import create_test_order, public
+from backend.replay import service as replay_service
+from backend.replay.schemas import ReplayAnswer, ReplayRequest
 
 router = APIRouter(prefix="/blueprints", tags=["blueprints"])
 BlueprintId = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -116,3 +118,15 @@ async def test_run(blueprint_id: BlueprintId, body: TestRunCreate, session: Sess
     order = await create_test_order(session=session, redis=state.redis, blueprint_id=blueprint_id,
                                     payload=body.input, mock=body.mock)
     return public(order, [])
+
+
+@router.post("/{blueprint_id}/replay")
+async def replay(blueprint_id: BlueprintId, body: ReplayRequest, session: SessionDep,
+                 state: StateDep) -> ReplayAnswer:
+    """Run past orders' recorded inputs through the draft or a published version without
+    calling anything: each API call is answered by the response the order recorded for the
+    same API call (a call it never made: the mock, marked `unrecorded`), sleeps pass, waits
+    take the recorded signals. Compares each path with the original's (`first_difference`).
+    Runs in a worker (bounded: 500 orders, 30 s); writes nothing."""
+    return await replay_service.request_replay(session=session, redis=state.redis,
+                                               blueprint_id=blueprint_id, request=body)

@@ -19,6 +19,7 @@ from backend.core.config import Settings, get_settings
 from backend.core.queue import (
     ACTIVATE,
     QUEUE,
+    REPLAY,
     WAKE_CHANNEL,
     connect_redis,
     deserialize,
@@ -30,6 +31,7 @@ from backend.orders.dispatch import batch_loop, sweep, sweep_loop
 from backend.orders.outbound import make_caller
 from backend.orders.runner import Runner
 from backend.orders.tasks import activate_order
+from backend.replay import service as replay_service
 from backend.schedules.ticker import schedule_loop
 
 
@@ -72,7 +74,10 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 class WorkerSettings:
     """For `arq backend.app.worker.WorkerSettings`; `waybill worker` adds the settings-driven parts."""
 
-    functions = [func(activate_order, name=ACTIVATE, max_tries=1000)]
+    functions = [func(activate_order, name=ACTIVATE, max_tries=1000),
+                 # a replay answers a waiting request: kept a minute, never run twice
+                 func(replay_service.replay_job, name=REPLAY, max_tries=1, keep_result=60,
+                      timeout=replay_service.BUDGET_S + 20)]
     queue_name = QUEUE
     on_startup = startup
     on_shutdown = shutdown

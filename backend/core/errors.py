@@ -6,7 +6,9 @@
     ├── Invalid                     422  (input that parsed but is wrong; carries `errors`)
     ├── PayloadTooLarge             413
     ├── Unauthorized                401
-    └── Forbidden                   403  (a login session's request without its CSRF token)
+    ├── Forbidden                   403  (a login session's request without its CSRF token)
+    └── Unavailable                 503  (work for a worker that no worker took in time: a
+                                          replay; never bad input, which is always a 4xx)
 
 A write that lost a race with another one (the row was deleted or changed meanwhile:
 SQLAlchemy's StaleDataError) answers 409 as a Conflict; the caller may try again.
@@ -68,6 +70,11 @@ class Unauthorized(WaybillError):
 class Forbidden(WaybillError):
     status_code = 403
     type = "forbidden"
+
+
+class Unavailable(WaybillError):
+    status_code = 503
+    type = "unavailable"
 
 
 def error_body(type_: str, detail: str, errors: list[Any] | None = None) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from redis.commands.core import AsyncScript
 QUEUE = "waybill:queue"
 DEFER_HORIZON = timedelta(minutes=5)
 WAKE_CHANNEL = "waybill:wake"
+REPLAY = "replay"  # the replay lab (backend.replay.service)
 ACTIVATE = "activate_order"
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from backend.engine import expressions
+from backend.engine import explain, expressions
 from backend.engine.catalogue import StepStatus
 from backend.engine.durations import parse_duration
 from backend.engine.errors import (
@@ -278,9 +278,12 @@ async def _function(plan: Plan, node: Node, order: OrderView, ports: Ports) -> S
 
 
 async def _condition(plan: Plan, node: Node, order: OrderView, ports: Ports) -> Step:
-    value = bool(expressions.evaluate(node.expression or "", order.scope()))
+    """The edge taken, and why: the expression and the values it read (`explain`)."""
+    source, scope = node.expression or "", order.scope()
+    value = bool(expressions.evaluate(source, scope))
     return _advance(plan, node, order, "true" if value else "false",
-                    response={"value": value})
+                    request={"expression": source},
+                    response={"value": value, "reads": explain.reads(source, scope)})
 
 
 async def _sleep(plan: Plan, node: Node, order: OrderView, ports: Ports) -> Step:

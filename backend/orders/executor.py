@@ -135,9 +135,9 @@ class Executor:
         spec = self.specs.get(api_call_id)
         if spec is None:
             raise PermanentStepError("unknown_api_call", f"No API call with id {api_call_id!r}.")
-        request, recorded = self._build(spec, scope | {"args": args, "node": {"id": node.id}})
+        request, recorded = self.build(spec, scope | {"args": args, "node": {"id": node.id}})
         if self.mock:
-            return self._mocked(spec, recorded)
+            return self.mocked(spec, recorded)
         credential = self.credentials.get(spec.credential or "")
         if self.caller is None:
             raise PermanentStepError("no_http", "No HTTP client in this context.")
@@ -159,7 +159,7 @@ class Executor:
                  {"request": recorded, "response": stored})
         return ApiResult(recorded, response, stored)
 
-    def _build(self, spec: ApiCallSpec, scope: dict[str, Any]) -> tuple[httpx.Request, dict]:
+    def build(self, spec: ApiCallSpec, scope: dict[str, Any]) -> tuple[httpx.Request, dict]:
         url = str(expressions.render(spec.url, scope))
         headers = {key: _header_value(key, expressions.render(value, scope))
                    for key, value in spec.headers.items()}
@@ -185,7 +185,7 @@ class Executor:
             raise PermanentStepError("bad_url", f"Cannot build the request to {url!r}: {exc}") from exc
         return request, recorded
 
-    def _mocked(self, spec: ApiCallSpec, recorded: dict[str, Any]) -> ApiResult:
+    def mocked(self, spec: ApiCallSpec, recorded: dict[str, Any]) -> ApiResult:
         if spec.mock is None:
             raise PermanentStepError("no_mock", f"API call {spec.id!r} has no mock response.")
         response = spec.mock.model_dump(mode="json")

@@ -4,6 +4,7 @@ Each returns plain text; the template's autoescape makes it safe."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,5 +83,37 @@ def count(value: int) -> str:
     return f"{value / 1_000_000:.1f}M".replace(".0M", "M")
 
 
+def _path_pattern(path: str) -> str:
+    """A value path as it may be written: `input.a`, `input ['a']`, `input["a"]`, `x[0]`."""
+    head, *rest = re.findall(r"[A-Za-z_]\w*|\[[^\]]*\]", path)
+    parts = [rf"(?<![\w.]){re.escape(head)}"]
+    for segment in rest:
+        key = json.loads(segment[1:-1]) if segment.startswith("[") else segment
+        text = re.escape(str(key))
+        quoted = rf"""(?:'{text}'|"{text}")""" if isinstance(key, str) else text
+        dotted = rf"|\s*\.\s*{text}\b" if not segment.startswith("[") else ""
+        parts.append(rf"(?:\s*\[\s*{quoted}\s*\]{dotted})")
+    return "".join(parts)
+
+
+def explained(expression: str, reads: list[dict[str, Any]] | None) -> list[tuple[str, Any]]:
+    """A condition's expression cut into pieces: (text, None) as written, and (text, read)
+    where it names a value it read (`read`: {path, value | preview | missing})."""
+    known = {read["path"]: read for read in reads or [] if isinstance(read, dict) and "path" in read}
+    if not known:
+        return [(expression, None)]
+    ordered = sorted(known, key=len, reverse=True)  # `input.a.b` before `input.a`
+    finder = re.compile("|".join(f"(?P<p{index}>{_path_pattern(path)})"
+                                 for index, path in enumerate(ordered)))
+    pieces: list[tuple[str, Any]] = []
+    at = 0
+    for match in finder.finditer(expression):
+        path = ordered[int((match.lastgroup or "p0")[1:])]
+        pieces += [(expression[at:match.start()], None), (match.group(), known[path])]
+        at = match.end()
+    pieces.append((expression[at:], None))
+    return [piece for piece in pieces if piece[0]]
+
+
 FILTERS = {"pretty": pretty, "compact": compact, "when": when, "ago": ago,
-           "duration": duration, "millis": millis, "count": count}
+           "duration": duration, "millis": millis, "count": count, "explained": explained}

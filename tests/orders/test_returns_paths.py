@@ -85,7 +85,9 @@ async def test_returns_path(case, create_order, get_order, run_worker, wake, dem
     slept_at = datetime.fromisoformat(order["steps"][-1]["finished_at"])
     assert abs(datetime.fromisoformat(order["wake_at"]) - slept_at - timedelta(days=3)) < \
         timedelta(seconds=5)
-    assert order["steps"][2]["response"] == {"value": flags["country"] == "US"}
+    assert order["steps"][2]["response"] == {  # the edge it took, and why
+        "value": flags["country"] == "US",
+        "reads": [{"path": "input.country", "value": flags["country"]}]}
     assert order["vars"] == {"response_text": REPLY.format(ticket=ticket), "carrier": carrier,
                              "tracking_number": tracking, "return_id": f"ret_{ticket}"}
     assert call_keys(await demo_calls()) == calls_before
