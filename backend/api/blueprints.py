@@ -2,11 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
 from backend.app.deps import SessionDep, StateDep
 from backend.blueprints import service
+from backend.blueprints.coverage import Coverage
+from backend.blueprints.coverage import coverage as coverage_of
 from backend.blueprints.files import export_json
 from backend.blueprints.schemas import (
     BlueprintPublic,
@@ -130,3 +132,15 @@ async def replay(blueprint_id: BlueprintId, body: ReplayRequest, session: Sessio
     Runs in a worker (bounded: 500 orders, 30 s); writes nothing."""
     return await replay_service.request_replay(session=session, redis=state.redis,
                                                blueprint_id=blueprint_id, request=body)
+
+
+@router.get("/{blueprint_id}/coverage")
+async def coverage(blueprint_id: BlueprintId, session: SessionDep,
+                   version: Annotated[str | None, Query(
+                       pattern=r"^(draft|[1-9][0-9]{0,8})$",
+                       description="a published version (default: the latest), or `draft` "
+                                   "for the draft's test runs")] = None) -> Coverage:
+    """How many real and test orders took each step and each edge of a version (each order
+    once per step or edge), and the edges no order took."""
+    chosen = None if version is None else "draft" if version == "draft" else int(version)
+    return await coverage_of(session=session, blueprint_id=blueprint_id, version=chosen)
