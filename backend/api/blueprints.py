@@ -10,6 +10,9 @@ from backend.blueprints import service
 from backend.blueprints.coverage import Coverage
 from backend.blueprints.coverage import coverage as coverage_of
 from backend.blueprints.files import export_json
+from backend.inflight.impact import in_flight as in_flight_of
+from backend.inflight.migrate import migrate as migrate_orders
+from backend.inflight.schemas import InFlight, MigrateAnswer, MigrateRequest
 from backend.blueprints.schemas import (
     BlueprintPublic,
     BlueprintSummary,
@@ -144,3 +147,20 @@ async def coverage(blueprint_id: BlueprintId, session: SessionDep,
     once per step or edge), and the edges no order took."""
     chosen = None if version is None else "draft" if version == "draft" else int(version)
     return await coverage_of(session=session, blueprint_id=blueprint_id, version=chosen)
+
+
+@router.get("/{blueprint_id}/in-flight")
+async def in_flight(blueprint_id: BlueprintId, session: SessionDep) -> InFlight:
+    """The active orders on published versions, by version, step and state, and whether
+    each step is in the draft unchanged: what a publish leaves running on older versions."""
+    return await in_flight_of(session=session, blueprint_id=blueprint_id)
+
+
+@router.post("/{blueprint_id}/migrate")
+async def migrate(blueprint_id: BlueprintId, body: MigrateRequest,
+                  session: SessionDep) -> MigrateAnswer:
+    """Move sleeping and waiting orders from one version to another at the mapped step (the
+    same id by default), refusing, with the reason, those that could not go on there (a var
+    the new version reads that they never saved, another step type, ...). `dry_run` tells
+    what would move, and changes nothing. Each move is on the order's timeline."""
+    return await migrate_orders(session=session, blueprint_id=blueprint_id, request=body)

@@ -429,18 +429,37 @@ def saved_before_nodes(doc: BlueprintDoc) -> dict[str, frozenset[str]] | None:
     return _saved_before(doc, graph, nodes, analyse(doc))
 
 
+def missing_downstream(doc: BlueprintDoc, catalog: Catalog, node_id: str,
+                       saved: frozenset[str]) -> dict[str, list[str]] | None:
+    """For an order resting at `node_id` with `saved` vars: per step from there on (itself
+    included), the vars it reads that some path from there does not save first. None when
+    the graph has a cycle (a published version never has)."""
+    nodes = {node.id: node for node in doc.nodes}
+    graph = _graph(doc, nodes)
+    if node_id not in nodes or not nx.is_directed_acyclic_graph(graph):
+        return None
+    before = _saved_before(doc, graph, nodes, analyse(doc), origin=node_id, saved=saved)
+    missing = {step: sorted(_var_reads(nodes[step], catalog) - have)
+               for step, have in before.items()}
+    return {step: names for step, names in missing.items() if names}
+
+
 def _saved_before(doc: BlueprintDoc, graph: nx.MultiDiGraph, nodes: dict[str, Node],
-                  structure: Structure) -> dict[str, frozenset[str]]:
-    """What is saved on every path from start to each reachable node, in topological order;
-    at a parallel's join, branch by branch (`flow_rules.join_saved`)."""
-    start = start_of(doc)
-    reachable = nx.descendants(graph, start) | {start}
+                  structure: Structure, origin: str | None = None,
+                  saved: frozenset[str] = frozenset()) -> dict[str, frozenset[str]]:
+    """What is saved on every path from `origin` (default: the start, where nothing is) to
+    each node it reaches, in topological order; at a parallel's join, branch by branch
+    (`flow_rules.join_saved`)."""
+    origin = origin or start_of(doc)
+    reachable = nx.descendants(graph, origin) | {origin}
     joins = flow_rules.single_joins(structure)
     saved_before: dict[str, frozenset[str]] = {}
     for node_id in nx.topological_sort(graph.subgraph(reachable)):
         arriving = _arriving(graph, nodes, saved_before, node_id)
         block = joins.get(node_id)
-        if block is not None:
+        if node_id == origin:
+            saved_before[node_id] = saved
+        elif block is not None:
             before = saved_before.get(block.parallel, frozenset())
             saved_before[node_id] = flow_rules.join_saved(block, before, arriving)
         else:
