@@ -6,17 +6,21 @@ import json
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from backend.api_calls.service import list_api_calls
-from backend.app.deps import SessionDep
+from backend.app.deps import SessionDep, StateDep
 from backend.blueprints import service
-from backend.core.errors import Conflict, Invalid, NotFound
+from backend.core.errors import Conflict, Invalid, NotFound, WaybillError
 from backend.engine.catalogue import catalogue_json
 from backend.engine.format import ID_PATTERN, BlueprintDoc
+from backend.orders.schemas import OrderFilter
+from backend.replay import service as replay_service
+from backend.replay.schemas import MAX_ORDERS, ReplayRequest
 from backend.web.blueprints import schedules
+from backend.web.blueprints.replay import ReplayView
 from backend.web.blueprints.panels import (
     PAIR_SCOPES,
     PanelInputError,
@@ -131,6 +135,44 @@ async def editor(request: Request, blueprint_id: BlueprintId, session: SessionDe
         "catalogue": catalogue_json(),
     }
     return _page(request, "blueprints/editor.html", {"blueprint": row, "boot": boot})
+
+
+ReplayVersion = Annotated[str, Query(pattern=r"^(draft|[1-9][0-9]{0,8})$")]
+ReplayLimit = Annotated[int, Query(ge=1, le=MAX_ORDERS)]
+ReplayState = Annotated[str, Query(pattern=r"^(completed|failed|finished)$")]
+
+
+@router.get("/{blueprint_id}/replay", response_class=HTMLResponse)
+async def replay_page(request: Request, blueprint_id: BlueprintId, session: SessionDep,
+                      version: ReplayVersion = "draft", limit: ReplayLimit = 100,
+                      state: ReplayState = "finished") -> Response:
+    """The replay lab: the form, and the answer loaded into it (a replay takes seconds)."""
+    try:
+        row = await service.get_row(session=session, blueprint_id=blueprint_id)
+    except NotFound as exc:
+        return _page(request, "not_found.html", {"detail": exc.detail}, 404)
+    versions = await service.list_versions(session=session, blueprint_id=blueprint_id)
+    return _page(request, "blueprints/replay.html", {
+        "blueprint": row, "versions": versions,
+        "form": {"version": version, "limit": limit, "state": state}})
+
+
+@router.get("/{blueprint_id}/replay/results", response_class=HTMLResponse)
+async def replay_results(request: Request, blueprint_id: BlueprintId, session: SessionDep,
+                         state: StateDep, version: ReplayVersion = "draft",
+                         limit: ReplayLimit = 100, of: ReplayState = "finished") -> Response:
+    chosen: str | int = version if version == "draft" else int(version)
+    body = ReplayRequest(version=chosen, limit=limit,  # type: ignore[arg-type]
+                         filter=OrderFilter(state=None if of == "finished" else of))
+    try:
+        answer = await replay_service.request_replay(session=session, redis=state.redis,
+                                                     blueprint_id=blueprint_id, request=body)
+        plan = await replay_service.target_plan(session, blueprint_id, chosen)
+    except WaybillError as exc:
+        return _page(request, "blueprints/_replay_results.html", {"problem": exc.detail},
+                     exc.status_code)
+    return _page(request, "blueprints/_replay_results.html", {
+        "view": ReplayView(answer, plan), "blueprint_id": blueprint_id})
 
 
 def _panel(request: Request, name: str, build: Any, read_only: str, cell: str = "") -> Response:
