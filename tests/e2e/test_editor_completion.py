@@ -17,6 +17,7 @@ from tests.e2e.helpers import (
     get_blueprint,
     open_editor,
     select_node,
+    wait_validated,
 )
 
 pytestmark = pytest.mark.browser
@@ -57,7 +58,11 @@ def returns_doc(blueprint_id: str) -> dict:
 
 
 async def type_into(page: Page, source: str, text: str) -> None:
-    """Click at the end of an expression field's code editor and type, key by key."""
+    """Click at the end of an expression field's code editor and type, key by key, once the
+    panel has settled (its code fields drawn, the edit before this one validated: a panel
+    drawn again while keys are typed would take them into the form it replaces)."""
+    await wait_validated(page)
+    await page.wait_for_selector("#panel form[data-panel=node][data-code-ready]")
     await code_field(page, source).locator(".cm-content").click()
     await page.keyboard.press("End")
     await page.keyboard.type(text)
