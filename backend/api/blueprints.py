@@ -10,9 +10,6 @@ from backend.blueprints import service
 from backend.blueprints.coverage import Coverage
 from backend.blueprints.coverage import coverage as coverage_of
 from backend.blueprints.files import export_json
-from backend.inflight.impact import in_flight as in_flight_of
-from backend.inflight.migrate import migrate as migrate_orders
-from backend.inflight.schemas import InFlight, MigrateAnswer, MigrateRequest
 from backend.blueprints.schemas import (
     BlueprintPublic,
     BlueprintSummary,
@@ -22,6 +19,9 @@ from backend.blueprints.schemas import (
 )
 from backend.blueprints.scope import NodeScope
 from backend.engine.format import ID_PATTERN, BlueprintDoc
+from backend.inflight.impact import in_flight as in_flight_of
+from backend.inflight.migrate import migrate as migrate_orders
+from backend.inflight.schemas import InFlight, MigrateAnswer, MigrateRequest
 from backend.orders.schemas import OrderPublic, TestRunCreate
 from backend.orders.service import create_test_order, public
 from backend.replay import service as replay_service

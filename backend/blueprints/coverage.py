@@ -57,7 +57,7 @@ async def coverage(*, session: AsyncSession, blueprint_id: str,
     plan, number = await _plan(session, blueprint_id, version)
     real = select(Order.id).where(Order.blueprint_id == blueprint_id, Order.version == number) \
         .order_by(col(Order.id).desc()).limit(MAX_ORDERS + 1) if number != "draft" else None
-    ids = [] if real is None else list(await session.exec(real))
+    ids = [] if real is None else [pk or 0 for pk in await session.exec(real)]
     limited = len(ids) > MAX_ORDERS
     ids = ids[:MAX_ORDERS] + await _test_runs(session, blueprint_id, plan)
     conditions = [node.id for node in plan.nodes.values() if node.type == "condition"]
@@ -65,7 +65,7 @@ async def coverage(*, session: AsyncSession, blueprint_id: str,
         if conditions else sa.null()
     tally = _Tally(plan)
     for first in range(0, len(ids), PAGE):  # a page of orders per query (bound parameters)
-        query = (select(StepRun.order_pk, Order.test, StepRun.node, StepRun.lane,
+        query = (select(StepRun.order_pk, Order.test, StepRun.node, StepRun.lane,  # type: ignore[call-overload]
                         StepRun.status, response)
                  .join(Order, Order.id == StepRun.order_pk)  # type: ignore[arg-type]
                  .where(col(StepRun.order_pk).in_(ids[first:first + PAGE]))
@@ -92,7 +92,7 @@ async def _test_runs(session: AsyncSession, blueprint_id: str, plan: Plan) -> li
             col(Order.parent_pk).is_(None))
         .order_by(col(Order.id).desc()).limit(MAX_TEST_RUNS))
     return [order_pk for order_pk, definition in rows  # type: ignore[misc]
-            if definition is not None and _logic(definition) == logic]
+            if definition is not None and _logic(dict(definition)) == logic]
 
 
 def _logic(definition: dict[str, Any]) -> Any:

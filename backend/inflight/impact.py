@@ -44,11 +44,11 @@ async def in_flight(*, session: AsyncSession, blueprint_id: str) -> InFlight:
         select(Order.version, Order.current_node, Order.state, func.count())
         .where(Order.blueprint_id == blueprint_id, col(Order.test).is_(False),
                col(Order.version).is_not(None), col(Order.state).in_(sorted(ACTIVE_STATES)))
-        .group_by(Order.version, Order.current_node, Order.state))
+        .group_by(col(Order.version), col(Order.current_node), col(Order.state)))
     groups = []
     for version, node, state, count in counted:
-        doc = (await plans.pinned(session, blueprint_id, version)).plan.doc
-        groups.append(InFlightGroup(version=version, node=node or "", state=state, count=count,
+        doc = (await plans.pinned(session, blueprint_id, version or 0)).plan.doc
+        groups.append(InFlightGroup(version=version or 0, node=node or "", state=state, count=count,
                                     in_draft=presence(doc, draft, node) if node else "missing"))
     groups.sort(key=lambda group: (group.version, group.node, group.state))
     return InFlight(blueprint=blueprint_id, total=sum(group.count for group in groups),

@@ -20,7 +20,6 @@ from backend.orders.schemas import OrderFilter
 from backend.replay import service as replay_service
 from backend.replay.schemas import MAX_ORDERS, ReplayRequest
 from backend.web.blueprints import schedules
-from backend.web.blueprints.replay import ReplayView
 from backend.web.blueprints.panels import (
     PAIR_SCOPES,
     PanelInputError,
@@ -28,6 +27,7 @@ from backend.web.blueprints.panels import (
     edge_context,
     node_context,
 )
+from backend.web.blueprints.replay import ReplayView
 from backend.web.templating import go_to, page
 
 router = APIRouter(prefix="/blueprints")
