@@ -103,6 +103,8 @@ async def test_sleepers_move_to_v2_and_complete_there(sleepers, live_client, run
         assert entry["kind"] == "migrated"
         assert entry["detail"] == {"from_version": 1, "to_version": 2, "from_node": "nap",
                                    "to_node": "rest", "state": "sleeping"}
+    coverage = (await live_client.get("/api/blueprints/mig/coverage?version=2")).json()
+    assert coverage["nodes"]["rest"] == {"real": 20, "test": 0}  # their runs on v1's steps aside
     page = (await live_client.get("/orders/mig-00")).text
     assert 'data-audit="migrated"' in page and "Moved to version 2" in page
     # the one left alone still finishes on v1
