@@ -26,6 +26,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.blueprints import plans
+from backend.blueprints.flow_rules import a_step
 from backend.blueprints.graph import Catalog, missing_downstream
 from backend.blueprints.service import load_catalog
 from backend.core.db import utcnow
@@ -73,6 +74,12 @@ class _Target:
         return self.missing[key]
 
 
+def _a(node_type: str) -> str:
+    """"a sleep step", "an API call step": mid-sentence."""
+    words = a_step(node_type)
+    return words[0].lower() + words[1:]
+
+
 def _check_map(request: MigrateRequest, old: Plan, new: Plan) -> None:
     errors = [{"path": f"/node_map/{source}", "code": "unknown_step",
                "message": f"Version {request.from_version} has no step {source!r}."}
@@ -102,8 +109,8 @@ def _refusal(order: Order, old: Plan, target: _Target, to_node: str) -> Refused 
                                   "one of its steps in node_map.")
     old_type, new_type = old.nodes[node].type, new.nodes[to_node].type
     if old_type != new_type:
-        return refused("other_type", f"Step {to_node!r} of version {number} is a {new_type}, "
-                                     f"not a {old_type}.")
+        return refused("other_type", f"Step {to_node!r} of version {number} is "
+                                     f"{_a(new_type)}, not {_a(old_type)}.")
     if to_node in target.inside_parallel:
         return refused("inside_parallel", f"Step {to_node!r} is inside a parallel of version "
                                           f"{number}: an order cannot join a branch midway.")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from backend.engine.format import Strict
 from backend.orders.schemas import OrderFilter
@@ -33,6 +34,32 @@ class Difference(BaseModel):
     node: str = Field(description="the first step of the original path whose outcome differs")
     before: dict[str, Any] | None
     after: dict[str, Any] | None = Field(description="None: the replay did not reach it")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def said(self) -> str:
+        """How it differs, in a few words (the replay page and the editor show it)."""
+        before, after = self.before or {}, self.after
+        if after is None:
+            return "not reached any more"
+        if "value" in before and before.get("value") != after.get("value"):
+            return f"was {_short(before.get('value'))}, now {_short(after.get('value'))}"
+        if before.get("status") != after.get("status"):
+            return f"was {before.get('status')}, now {after.get('status')}"
+        if before.get("request") != after.get("request"):
+            return "sends another request"
+        if before.get("result") != after.get("result"):
+            return f"ends with {_short(after.get('result'))}"
+        if before.get("saved") != after.get("saved"):
+            return "saves other values"
+        if before.get("next") != after.get("next"):
+            return f"goes on to {after.get('next') or 'nothing'}"
+        return "differs"
+
+
+def _short(value: Any, most: int = 60) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= most else text[:most - 1] + "…"
 
 
 class ReplayedOrder(BaseModel):

@@ -19,7 +19,7 @@ COUNTRIES = {"rp-us-1": "US", "rp-us-2": "US", "rp-ca-1": "CA", "rp-de-1": "DE"}
 
 
 def routed(expression: str) -> dict:
-    return {"id": "e2e-replay", "name": "Replay routing", "nodes": [
+    return {"id": "e2e-replay-page", "name": "Replay routing", "nodes": [
         {"id": "start", "type": "start"},
         {"id": "is_us", "type": "condition", "label": "Ships from the US?", "expression": expression},
         {"id": "us", "type": "end", "status": "completed", "result": "'domestic'"},
@@ -32,19 +32,19 @@ def routed(expression: str) -> dict:
 @pytest.fixture
 async def past_orders(http: httpx.AsyncClient) -> None:
     """Four orders run on v1 (once: the server is the session's)."""
-    if (await http.get("/api/blueprints/e2e-replay")).status_code == 404:
+    if (await http.get("/api/blueprints/e2e-replay-page")).status_code == 404:
         await publish(http, routed("input.country == 'US'"))
         for order_id, country in COUNTRIES.items():
-            await create_orders(http, "e2e-replay", [order_id], {"country": country})
+            await create_orders(http, "e2e-replay-page", [order_id], {"country": country})
     await wait_for(http, list(COUNTRIES), {"completed"})
 
 
 async def test_the_replay_page_shows_which_orders_change_and_where(
         page: Page, http: httpx.AsyncClient, past_orders: None) -> None:
     draft = routed("input.country in ['US', 'CA']")  # Canada now ships as domestic
-    assert (await http.put("/api/blueprints/e2e-replay", json=draft)).status_code == 200
+    assert (await http.put("/api/blueprints/e2e-replay-page", json=draft)).status_code == 200
 
-    await page.goto("/blueprints/e2e-replay/replay?version=draft&limit=10")
+    await page.goto("/blueprints/e2e-replay-page/replay?version=draft&limit=10")
     summary = page.locator("[data-replay-summary]")
     await expect(summary).to_have_attribute("data-changed", "1", timeout=30_000)
     await expect(summary).to_have_attribute("data-same", "3")
@@ -83,9 +83,9 @@ async def test_a_conditions_step_shows_what_it_read(page: Page, past_orders: Non
 
 
 async def test_a_bad_replay_link_is_a_clear_error(page: Page, past_orders: None) -> None:
-    response = await page.goto("/blueprints/e2e-replay/replay?version=latest")
+    response = await page.goto("/blueprints/e2e-replay-page/replay?version=latest")
     assert response is not None and response.status == 422
     response = await page.goto("/blueprints/nope/replay")
     assert response is not None and response.status == 404
-    await page.goto("/blueprints/e2e-replay/replay?version=7")
+    await page.goto("/blueprints/e2e-replay-page/replay?version=7")
     await expect(page.locator("[data-replay-problem]")).to_contain_text("no version 7")

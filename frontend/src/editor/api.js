@@ -39,6 +39,10 @@ export const api = {
   order: (orderId) => request("GET", `/api/orders/${enc(orderId)}`),
   signal: (orderId, name, payload) => request("POST", `/api/orders/${enc(orderId)}/signals/${enc(name)}`, payload),
   cancel: (orderId) => request("POST", `/api/orders/${enc(orderId)}/cancel`),
+  replay: (id, body) => request("POST", `/api/blueprints/${enc(id)}/replay`, body),
+  coverage: (id, version) => request("GET", `/api/blueprints/${enc(id)}/coverage?version=${enc(version)}`),
+  inFlight: (id) => request("GET", `/api/blueprints/${enc(id)}/in-flight`),
+  migrate: (id, body) => request("POST", `/api/blueprints/${enc(id)}/migrate`, body),
 };
 
 /** One line for a failed call: the API's detail (and its first error), or the HTTP status. */

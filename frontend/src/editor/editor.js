@@ -99,6 +99,7 @@ export function createEditor(root, boot) {
     editor.palette.refresh();
     editor.fit();
     editor.onLoaded?.();
+    graph.trigger("blueprint:loaded");  // new cells: overlays draw themselves again
     editor.panel.show("blueprint");
     $("#blueprint-name").textContent = meta.name || meta.id;
   };
@@ -272,15 +273,22 @@ export function createEditor(root, boot) {
     return true;
   };
 
+  // Saved first; then the orders in flight on published versions are shown, if any (inflight.js).
   editor.publish = async () => {
     if (editor.readOnly) return;
     if (editor.isDirty() && !(await editor.save())) return;
+    if (editor.inFlight) await editor.inFlight.publish();
+    else await editor.publishNow();
+  };
+
+  /** Publish the saved draft: the new version's number, or null (told in a toast). */
+  editor.publishNow = async () => {
     const result = await api.publish(editor.meta.id);
     if (result.ok) {
       $("#version-badge").textContent = `v${result.data.version}`;
       $("#version-badge").hidden = false;
       toast(`Published version ${result.data.version}`, "ok");
-      return;
+      return result.data.version;
     }
     if (Array.isArray(result.data?.errors) && result.data.errors.length) {
       editor.problems.show(result.data.errors);
@@ -288,6 +296,7 @@ export function createEditor(root, boot) {
     } else {
       toast(`Could not publish: ${describeFailure(result)}`, "error", 6000);
     }
+    return null;
   };
 
   // ---- graph events ----------------------------------------------------------------------------

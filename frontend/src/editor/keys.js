@@ -22,12 +22,13 @@ export function bindKeys(editor) {
 }
 
 // Escape closes the innermost thing open: an open <dialog> closes itself (the browser does it);
-// then the versions menu, then the test-run tray; else it clears the selection.
+// then the versions menu, then the test-run (or replay) tray; else it clears the selection.
 function escape(editor, event) {
   if (event.defaultPrevented || document.querySelector("dialog[open]")) return;
   if (event.target.closest?.(".cm-editor")) return;  // a code field's own Escape (its completion)
   event.preventDefault();
   if (editor.versions.dismiss()) return;
   if (editor.testRun.isOpen()) { editor.testRun.close(); return; }
+  if (editor.replay?.isOpen()) { editor.replay.close(); return; }
   editor.graph.cleanSelection();
 }

@@ -1,11 +1,14 @@
 // Entry point of the editor island: /blueprints/{id} mounts it on #editor.
 import { createClipboard } from "./clipboard.js";
 import { loadCodeFields } from "./code/load.js";
+import { createCoverage } from "./coverage.js";
 import { createEditor } from "./editor.js";
+import { createInFlight } from "./inflight.js";
 import { bindKeyNav } from "./keynav.js";
 import { bindKeys } from "./keys.js";
 import { createPanes } from "./panes.js";
 import { setCatalogue } from "./nodetypes.js";
+import { createReplay } from "./replay.js";
 import { routeAround, routing } from "./shapes.js";
 import { createTestRun } from "./testrun.js";
 import { bindToolbar } from "./toolbar.js";
@@ -27,6 +30,9 @@ function boot() {
   editor.clipboard = createClipboard(editor);
   editor.versions = createVersions(editor, root);
   editor.testRun = createTestRun(editor, root);
+  editor.replay = createReplay(editor, root);
+  editor.coverage = createCoverage(editor, root);
+  editor.inFlight = createInFlight(editor, root);
   bindToolbar(editor, root);
   bindKeys(editor);
   editor.changed();

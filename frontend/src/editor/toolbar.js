@@ -13,6 +13,8 @@ export function bindToolbar(editor, root) {
     publish: () => editor.publish(),
     versions: () => editor.versions.toggle(),
     "test-run": () => editor.testRun.open(),
+    replay: () => editor.replay.toggle(),
+    coverage: () => editor.coverage.toggle(),
     "back-to-draft": () => editor.versions.backToDraft(),
     "restore-version": () => editor.versions.restore(),
   };
