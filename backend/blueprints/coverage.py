@@ -16,8 +16,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.blueprints import plans
-from backend.blueprints.models import Blueprint
-from backend.core.errors import NotFound
 from backend.engine import paths
 from backend.engine.format import BlueprintDoc
 from backend.engine.walker import Plan
@@ -105,10 +103,7 @@ def _logic(definition: dict[str, Any]) -> Any:
 async def _plan(session: AsyncSession, blueprint_id: str,
                 version: int | Literal["draft"] | None) -> tuple[Plan, int | Literal["draft"]]:
     if version == "draft":
-        row = await session.get(Blueprint, blueprint_id)
-        if row is None:
-            raise NotFound(f"No blueprint with id {blueprint_id!r}.")
-        return Plan.from_definition(row.draft), "draft"
+        return await plans.draft(session, blueprint_id), "draft"
     found = await plans.latest(session, blueprint_id) if version is None else \
         await plans.pinned(session, blueprint_id, version)
     assert found.number is not None

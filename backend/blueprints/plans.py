@@ -138,6 +138,19 @@ async def of_order(session: AsyncSession, *, blueprint_id: str, number: int | No
     return await pinned(session, blueprint_id, number)
 
 
+async def draft(session: AsyncSession, blueprint_id: str) -> Plan:
+    """The current draft, made ready to walk: 404 for an unknown blueprint, 409 while the
+    draft has problems (a walk needs what a publish needs: a start, edges that lead on)."""
+    row = await session.get(Blueprint, blueprint_id)
+    if row is None:
+        raise NotFound(f"No blueprint with id {blueprint_id!r}.")
+    if row.errors:
+        raise Conflict(f"The draft of {blueprint_id!r} has {len(row.errors)} problem"
+                       f"{'' if len(row.errors) == 1 else 's'}: fix "
+                       f"{'it' if len(row.errors) == 1 else 'them'} first.", row.errors[:20])
+    return Plan.from_definition(row.draft)
+
+
 def forget(blueprint_id: str) -> None:
     """Drop a deleted blueprint's versions from this process's cache."""
     for key in [key for key in _cache if key[0] == blueprint_id]:

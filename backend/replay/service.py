@@ -7,7 +7,8 @@ orders, their step runs, signals, reruns and children, walks each order with the
 (`engine.replay`) on `recording.ReplayPorts`, and compares the paths (`engine.paths`). It
 writes nothing. Bounded: at most MAX_ORDERS orders, MAX_STEPS steps each, every expression
 under its own limits, and BUDGET_S seconds in all (the orders left are counted `skipped`).
-`request_replay` is the web side: it checks the request, queues the job and waits for it.
+`request_replay` is the web side: it checks the request, queues the job and waits for it (a web
+process without a queue, which has no worker either, replays itself, within the same bounds).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.api_calls.service import all_specs
 from backend.blueprints import plans
-from backend.blueprints.models import Blueprint
 from backend.core.db import utcnow
 from backend.core.errors import NotFound, Unavailable
 from backend.core.queue import REPLAY, WAKE_CHANNEL
@@ -51,10 +51,7 @@ log = logging.getLogger(__name__)
 async def target_plan(session: AsyncSession, blueprint_id: str, version: str | int) -> Plan:
     """The draft or published version to replay on (404 for either unknown)."""
     if version == "draft":
-        row = await session.get(Blueprint, blueprint_id)
-        if row is None:
-            raise NotFound(f"No blueprint with id {blueprint_id!r}.")
-        return Plan.from_definition(row.draft)
+        return await plans.draft(session, blueprint_id)
     return (await plans.pinned(session, blueprint_id, int(version))).plan
 
 
@@ -189,8 +186,9 @@ async def request_replay(*, session: AsyncSession, redis: ArqRedis | None, bluep
     await target_plan(session, blueprint_id, request.version)
     if session.in_transaction():
         await session.commit()  # hold no connection while the worker works
-    if redis is None:
-        raise Unavailable("Replays run in a worker, and this app has no queue (REDIS_URL).")
+    if redis is None:  # no queue, so no worker: replay here
+        return await run_replay(async_sessionmaker(session.bind, class_=AsyncSession,
+                                                   expire_on_commit=False), blueprint_id, request)
     job = await redis.enqueue_job(REPLAY, blueprint_id, request.model_dump(mode="json"),
                                   _job_id=f"replay:{uuid.uuid4().hex}")
     assert job is not None  # the id is new

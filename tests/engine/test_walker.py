@@ -167,7 +167,8 @@ async def test_condition_takes_the_true_or_false_edge(country, target):
     step = await take_step(diamond("input.country == 'US'"), order("if", input={"country": country}),
                            FakePorts())
     assert (step.status, step.outcome, step.response) == (
-        "completed", Advance(target), {"value": country == "US"})
+        "completed", Advance(target),
+        {"value": country == "US", "reads": [{"path": "input.country", "value": country}]})
 
 
 async def test_an_expression_that_fails_fails_the_step():

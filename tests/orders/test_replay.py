@@ -185,3 +185,30 @@ async def test_a_bad_replay_request_is_refused_before_any_work(past_orders, live
 async def test_an_unknown_blueprint_is_404(live_client):
     response = await live_client.post("/api/blueprints/nope/replay", json={})
     assert response.status_code == 404
+
+
+async def test_a_draft_with_problems_is_refused_with_them(past_orders, live_client, returns_doc,
+                                                          put_draft):
+    returns_doc["nodes"] = [node for node in returns_doc["nodes"] if node["type"] != "start"]
+    await put_draft(returns_doc)
+    for response in (
+            await live_client.post("/api/blueprints/returns-approved/replay", json={}),
+            await live_client.get("/api/blueprints/returns-approved/coverage?version=draft")):
+        assert response.status_code == 409, response.text
+        assert response.json()["errors"]
+
+
+async def test_an_app_without_a_queue_replays_in_its_own_process(past_orders, live_app,
+                                                                 returns_doc, put_draft):
+    """`waybill web` without REDIS_URL has no worker to ask: it replays itself."""
+    live_app.state.waybill.redis, redis = None, live_app.state.waybill.redis
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=live_app),
+                                     base_url="http://test") as client:
+            response = await client.post("/api/blueprints/returns-approved/replay",
+                                         json={"version": 1})
+    finally:
+        live_app.state.waybill.redis = redis
+    assert response.status_code == 200, response.text
+    assert response.json()["summary"] == {"total": 5, "same": 5, "changed": 0, "unrecorded": 0,
+                                          "skipped": 0}

@@ -12,6 +12,7 @@
 import { api, describeFailure } from "./api.js";
 import { nodeOf } from "./convert.js";
 import { stepName } from "./names.js";
+import { el } from "./dom.js";
 
 const TAKEN = "#4f46e5";
 const NEVER = "#94a3b8";
@@ -21,13 +22,6 @@ const TOOLS = "coverage";
 const clone = (value) => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
 const plural = (n, one) => `${n} ${one}${n === 1 ? "" : "s"}`;
 const edgeKey = (source, target, kind) => `${source}\u0000${target}\u0000${kind || "next"}`;
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** The line of an edge that `count` orders took, when the busiest took `max`. */
 export function lineLook(count, max) {

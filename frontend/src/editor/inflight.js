@@ -7,16 +7,10 @@
 // published as before. Built with textContent only: step labels are user-written.
 import { api, describeFailure } from "./api.js";
 import { stepName } from "./names.js";
+import { el } from "./dom.js";
 
 const RESTING = new Set(["sleeping", "waiting"]);
 const PRESENCE_TONE = { unchanged: "chip-good", changed: "chip-warn", missing: "chip-bad" };
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 

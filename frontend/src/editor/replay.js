@@ -5,19 +5,13 @@
 // Closing the tray clears the canvas. Built with textContent only: results hold user data.
 import { api, describeFailure } from "./api.js";
 import { stepName } from "./names.js";
+import { el } from "./dom.js";
 
 const CHANGED = "wb-replay-changed";
 const UNRECORDED = "wb-replay-unrecorded";
 const LISTED = 8;  // changed orders shown; the replay page has them all
 const AMBER = "#d97706";
 const BADGE_CLEAR = { badge: { display: "none" }, badgeDot: { fill: "#dc2626" }, badgeText: { fontSize: 10 } };
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 const seconds = (ms) => (ms < 1000 ? `${Math.max(1, Math.round(ms))} ms` : `${(ms / 1000).toFixed(1)} s`);
 

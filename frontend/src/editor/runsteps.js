@@ -2,6 +2,7 @@
 // time, error, saved values, and (unfolded on click) the request and response. Built with
 // textContent only: step data is user data and is never parsed as HTML.
 import { stepName } from "./names.js";
+import { el } from "./dom.js";
 
 export function tone(status) {
   const s = String(status || "");
@@ -17,13 +18,6 @@ function took(step) {
   const ms = new Date(step.finished_at) - new Date(step.started_at);
   if (!Number.isFinite(ms)) return "";
   return ms < 1000 ? `${Math.max(1, Math.round(ms))} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 }
 
 function json(label, value) {
