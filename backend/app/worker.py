@@ -134,8 +134,11 @@ class WakeableWorker(Worker):
     async def _poll_iteration(self) -> None:
         if self.idle or self.job_counter >= self.max_jobs:
             timeout = await self._until_next_job()  # before the wait exists: cancellable
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands as
+            # the wake-up comes (gh-86296), and the worker would then never stop
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self.wake.wait()
         self.wake.clear()
         await super()._poll_iteration()
 
