@@ -4,6 +4,7 @@ there is refused (in the dry run too) and left exactly as it was."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from typing import Any
 
@@ -139,3 +140,30 @@ async def test_a_bad_request_is_a_clear_error(sleepers, live_client, body, statu
     assert response.status_code == status, response.text
     assert response.json()["detail"]
     assert await db_rows("SELECT * FROM order_audit") == []
+
+
+async def test_a_migration_racing_a_worker_moves_each_order_once_or_not_at_all(
+        sleepers, live_client, run_worker, wake, get_order):
+    """Orders woken while they are moved: each either moves (and finishes on v2) or is left
+    (`busy`, or already past the sleep) and finishes on v1; none runs a step twice."""
+    assert (await live_client.post("/api/blueprints/mig/publish")).status_code == 201
+    ids = [f"mig-{n:02}" for n in range(20)]
+    for order_id in ids:
+        await wake(order_id)
+    working = asyncio.create_task(run_worker())
+    while (await get_order(ids[0]))["state"] == "sleeping":  # the worker is under way
+        await asyncio.sleep(0.005)
+    migrated = await live_client.post("/api/blueprints/mig/migrate", json={
+        "from_version": 1, "to_version": 2, "node_map": {"nap": "rest"}, "order_ids": ids})
+    await working
+    await run_worker()
+    moved = {item["order_id"] for item in migrated.json()["moved"]}
+    refused = {item["order_id"]: item["code"] for item in migrated.json()["refused"]}
+    assert moved | set(refused) <= set(ids) and not moved & set(refused)
+    for order_id in ids:
+        order = await get_order(order_id)
+        assert order["state"] == "completed", (order_id, order["state"], order.get("error"))
+        assert order["version"] == (2 if order_id in moved else 1)
+        visits = [(step["node"], step["attempt"]) for step in order["steps"]
+                  if step["status"] != "sleeping"]
+        assert len(visits) == len(set(visits)), visits
