@@ -47,9 +47,11 @@ async def in_flight(*, session: AsyncSession, blueprint_id: str) -> InFlight:
         .group_by(col(Order.version), col(Order.current_node), col(Order.state)))
     groups = []
     for version, node, state, count in counted:
-        doc = (await plans.pinned(session, blueprint_id, version or 0)).plan.doc
-        groups.append(InFlightGroup(version=version or 0, node=node or "", state=state, count=count,
-                                    in_draft=presence(doc, draft, node) if node else "missing"))
+        plan = (await plans.pinned(session, blueprint_id, version or 0)).plan
+        step = plan.nodes.get(node or "")
+        groups.append(InFlightGroup(
+            version=version or 0, node=node or "", type=step.type if step else None, state=state,
+            count=count, in_draft=presence(plan.doc, draft, node) if node else "missing"))
     groups.sort(key=lambda group: (group.version, group.node, group.state))
     return InFlight(blueprint=blueprint_id, total=sum(group.count for group in groups),
                     groups=groups)

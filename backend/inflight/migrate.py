@@ -154,6 +154,8 @@ async def migrate(*, session: AsyncSession, blueprint_id: str, request: MigrateR
         col(Order.test).is_(False), col(Order.state).in_(sorted(ACTIVE_STATES)))
     if request.order_ids is not None:
         query = query.where(col(Order.order_id).in_(request.order_ids))
+    if request.steps is not None:
+        query = query.where(col(Order.current_node).in_(request.steps))
     orders = list(await session.exec(query.order_by(col(Order.id)).limit(MAX_MIGRATED + 1)))
     limited = len(orders) > MAX_MIGRATED
     moved: list[Moved] = []

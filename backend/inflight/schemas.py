@@ -16,6 +16,7 @@ Presence = Literal["unchanged", "changed", "missing"]
 class InFlightGroup(BaseModel):
     version: int
     node: str
+    type: str | None = Field(description="the step's type in its version")
     state: str
     count: int
     in_draft: Presence = Field(description="whether the step exists in the draft with the same "
@@ -36,6 +37,8 @@ class MigrateRequest(Strict):
         description="old step id → new step id; a step not named keeps its id")
     order_ids: list[str] | None = Field(default=None, max_length=MAX_MIGRATED,
                                         description="only these orders (default: all of them)")
+    steps: list[str] | None = Field(default=None, max_length=1_000,
+                                    description="only the orders at these steps of from_version")
     dry_run: bool = False
     by: str | None = Field(default=None, max_length=200, description="who, for the timeline")
 

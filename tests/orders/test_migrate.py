@@ -61,7 +61,8 @@ async def sleepers(api_call, published, create_order, run_worker, live_client) -
 async def test_in_flight_groups_by_version_and_step(sleepers, live_client):
     answer = (await live_client.get("/api/blueprints/mig/in-flight")).json()
     assert answer == {"blueprint": "mig", "total": 21, "groups": [
-        {"version": 1, "node": "nap", "state": "sleeping", "count": 21, "in_draft": "missing"}]}
+        {"version": 1, "node": "nap", "type": "sleep", "state": "sleeping", "count": 21,
+         "in_draft": "missing"}]}
     draft = (await live_client.get("/api/blueprints/mig")).json()["draft"]
     draft["nodes"].append(node("nap", "sleep", duration="1h"))  # same settings, no edges out
     await live_client.put("/api/blueprints/mig", json=draft)
@@ -120,6 +121,10 @@ async def test_what_cannot_move_is_refused_with_its_reason(sleepers, live_client
     refused = (await live_client.post("/api/blueprints/mig/migrate", json={
         "from_version": 1, "to_version": 2, "order_ids": ["mig-00"]})).json()["refused"]
     assert [(item["code"], item["node"]) for item in refused] == [("no_step", "nap")]
+    only = (await live_client.post("/api/blueprints/mig/migrate", json={
+        "from_version": 1, "to_version": 2, "node_map": {"nap": "rest"}, "steps": ["lookup"],
+        "dry_run": True})).json()
+    assert only["summary"] == {"moved": 0, "refused": 0}  # nobody rests at `lookup`
     other = (await live_client.post("/api/blueprints/mig/migrate", json={
         "from_version": 1, "to_version": 2, "node_map": {"nap": "check"},
         "order_ids": ["mig-00"]})).json()["refused"]

@@ -14,14 +14,15 @@ const PRESENCE_TONE = { unchanged: "chip-good", changed: "chip-warn", missing: "
 
 const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-/** Per old version, how many of its orders rest on a step the new version still has. */
-export function movable(groups) {
-  const counts = new Map();
+/** Per old version (oldest first), its groups of sleeping and waiting orders. */
+export function resting(groups) {
+  const byVersion = new Map();
   for (const group of groups) {
-    if (!RESTING.has(group.state) || group.in_draft === "missing") continue;
-    counts.set(group.version, (counts.get(group.version) || 0) + group.count);
+    if (!RESTING.has(group.state)) continue;
+    if (!byVersion.has(group.version)) byVersion.set(group.version, []);
+    byVersion.get(group.version).push(group);
   }
-  return [...counts].sort(([a], [b]) => a - b);
+  return [...byVersion].sort(([a], [b]) => a - b);
 }
 
 export function createInFlight(editor, root) {
@@ -88,10 +89,14 @@ export function createInFlight(editor, root) {
     return out;
   }
 
-  async function move(from, to, button, result) {
+  async function move(from, to, button, result, choices) {
+    const chosen = choices.filter(({ select }) => select.value);
+    const nodeMap = Object.fromEntries(chosen.filter(({ group, select }) => select.value !== group.node)
+      .map(({ group, select }) => [group.node, select.value]));
     button.disabled = true;
     button.textContent = "Moving…";
-    const answer = await api.migrate(editor.meta.id, { from_version: from, to_version: to, node_map: {}, dry_run: false });
+    const answer = await api.migrate(editor.meta.id, {
+      from_version: from, to_version: to, node_map: nodeMap, steps: chosen.map(({ group }) => group.node), dry_run: false });
     if (!answer.ok) {
       button.disabled = false;
       button.textContent = "Try again";
@@ -101,22 +106,63 @@ export function createInFlight(editor, root) {
     }
     const { moved, refused } = answer.data.summary;
     button.hidden = true;
+    for (const { select } of choices) select.disabled = true;
     result.className = `move-result ${refused ? "is-partial" : "is-done"}`;
     result.replaceChildren(el("strong", "", `v${from} → v${to}: moved ${moved}, refused ${refused}`));
     if (answer.data.refused.length) result.append(refusals(answer.data.refused));
     if (answer.data.limited) result.append(el("p", "muted", "More orders are left: move again."));
   }
 
-  function offer(from, count, to) {
+  /** A step of the new version for each group of resting orders (same type; the same id
+   * unless it is gone), or "stay": a mapping the server checks again before it moves any. */
+  function choice(group, from, doc) {
+    const select = el("select", "move-to");
+    select.setAttribute("aria-label", `Where the orders at ${group.node} go on`);
+    const stay = el("option", "", `stay on v${from}`);
+    stay.value = "";
+    const options = doc.nodes.filter((node) => node.type === group.type).map((node) => {
+      const option = el("option", "", node.label && node.label !== node.id ? `${node.label} (${node.id})` : node.id);
+      option.value = node.id;
+      return option;
+    });
+    select.append(stay, ...options);
+    select.value = options.some((option) => option.value === group.node) ? group.node : "";
+    const tr = el("tr");
+    tr.dataset.node = group.node;
+    const state = el("td");
+    state.append(el("span", `state state-${group.state}`, group.state));
+    const to = el("td");
+    to.append(select);
+    tr.append(el("td", "", group.node), state, el("td", "num", String(group.count)), to);
+    return { group, select, row: tr };
+  }
+
+  function offer(from, groups, to, doc) {
     const box = el("div", "move-offer");
     box.dataset.from = String(from);
-    const button = el("button", "btn", `Move the ${plural(count, "sleeping and waiting order", "sleeping and waiting orders")} of v${from} to v${to}`);
+    const choices = groups.map((group) => choice(group, from, doc));
+    const table = el("table", "table table-compact move-map");
+    const head = el("tr");
+    for (const name of [`Step in v${from}`, "State", "Orders", `Goes on in v${to} at`]) head.append(el("th", "", name));
+    const thead = el("thead");
+    thead.append(head);
+    const tbody = el("tbody");
+    tbody.append(...choices.map(({ row }) => row));
+    table.append(thead, tbody);
+    const button = el("button", "btn");
     button.type = "button";
     button.dataset.moveFrom = String(from);
     const result = el("div", "move-result");
     result.setAttribute("role", "status");
-    button.addEventListener("click", () => move(from, to, button, result));
-    box.append(button, result);
+    const count = () => {
+      const n = choices.reduce((sum, { group, select }) => sum + (select.value ? group.count : 0), 0);
+      button.textContent = `Move ${plural(n, "order")} of v${from} to v${to}`;
+      button.disabled = !n;
+    };
+    for (const { select } of choices) select.addEventListener("change", count);
+    count();
+    button.addEventListener("click", () => move(from, to, button, result, choices));
+    box.append(table, button, result);
     return box;
   }
 
@@ -124,13 +170,14 @@ export function createInFlight(editor, root) {
     confirm.disabled = true;
     const version = await editor.publishNow();
     if (version === null) { dialog.close(); return; }
-    const candidates = movable(groups).filter(([from]) => from !== version);
+    const candidates = resting(groups).filter(([from]) => from !== version);
     if (!candidates.length) { dialog.close(); return; }
+    const doc = editor.toDoc();  // what was just published
     title.textContent = `Version ${version} is published`;
-    published.textContent = `Orders resting on older versions can move to version ${version}. Each is checked `
-      + "first: one that could not go on there (a value the new version reads that it never saved, another kind "
-      + "of step) stays where it is, and is listed with the reason.";
-    offers.replaceChildren(...candidates.map(([from, count]) => offer(from, count, version)));
+    published.textContent = `Sleeping and waiting orders of older versions can go on in version ${version}, at a `
+      + "step of the same kind: the same step by default, where it is still there. Each is checked first: one that could not "
+      + "go on there (a value the new version reads that it never saved) stays where it is, and is listed with the reason.";
+    offers.replaceChildren(...candidates.map(([from, list]) => offer(from, list, version, doc)));
     ask.hidden = true;
     done.hidden = false;
     done.querySelector("[data-move-from]")?.focus();
