@@ -18,7 +18,7 @@ from backend.blueprints.schemas import (
     VersionSummary,
 )
 from backend.blueprints.scope import NodeScope
-from backend.engine.format import ID_PATTERN, BlueprintDoc
+from backend.engine.format import ID_PATTERN, MAX_VERSION, BlueprintDoc
 from backend.inflight.impact import in_flight as in_flight_of
 from backend.inflight.migrate import migrate as migrate_orders
 from backend.inflight.schemas import InFlight, MigrateAnswer, MigrateRequest
@@ -103,7 +103,8 @@ async def list_versions(blueprint_id: BlueprintId, session: SessionDep) -> Versi
 
 
 @router.get("/{blueprint_id}/versions/{version}")
-async def get_version(blueprint_id: BlueprintId, version: int,
+async def get_version(blueprint_id: BlueprintId,
+                      version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
                       session: SessionDep) -> VersionPublic:
     return await service.get_version(session=session, blueprint_id=blueprint_id, version=version)
 

@@ -21,6 +21,7 @@ from backend.engine.catalogue import NODE_TYPES as CATALOGUE_TYPES
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
+MAX_VERSION = 2**31 - 1  # version numbers are INTEGER columns
 NODE_TYPES = tuple(CATALOGUE_TYPES)  # the node-type catalogue is the one list
 MAX_NODES = 2000
 MAX_EDGES = 5000

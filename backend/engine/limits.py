@@ -22,7 +22,8 @@ from contextvars import ContextVar, Token
 from functools import wraps
 from itertools import chain
 from math import log2
-from time import process_time
+from threading import get_ident
+from time import thread_time
 from types import MappingProxyType
 from typing import Any
 
@@ -41,10 +42,11 @@ MAX_LOOP = 100_000  # items one {% for %} loop, or an item-by-item filter (sort,
 MAX_SLOW_TEXT = 100_000  # characters of input to the slow text filters (wordwrap, urlize)
 MAX_LIPSUM_PARAGRAPHS = 100
 MAX_LIPSUM_WORDS = 200
-# processor seconds (the process's: one clock for every thread, so a budget carried into a
-# thread pool with its context still reads true) per evaluate()/render() call, nested calls
+# processor seconds of the evaluating thread per evaluate()/render() call, nested calls
 # included: a busy machine that leaves a cheap `order.id` waiting for the processor does not
-# fail it
+# fail it, nor do other threads of the process at work meanwhile (the process's clock counted
+# theirs: a test's client thread failed a worker's `{{ order.id }}`). A budget carried into
+# another thread with its context is that thread's own (`start`).
 TIME_BUDGET = 0.25
 
 
@@ -60,10 +62,11 @@ class ExpressionLimit(ExpressionError):
 
 
 class Budget:
-    __slots__ = ("deadline", "produced", "sizes", "cached")
+    __slots__ = ("deadline", "thread", "produced", "sizes", "cached")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
+        self.thread = get_ident()  # whose clock the deadline is on
         self.produced = 0
         self.sizes: dict[int, tuple[Any, int]] | None = None  # id -> (value kept alive, size)
         self.cached = 0
@@ -73,10 +76,12 @@ _BUDGET: ContextVar[Budget | None] = ContextVar("waybill_expression_budget", def
 
 
 def start() -> Token[Budget | None] | None:
-    """Open a budget unless one is open already (a nested call shares the outer one)."""
-    if _BUDGET.get() is not None:
+    """Open a budget unless this thread has one open already (a nested call shares the outer
+    one; a context copied into another thread brings a budget on a clock not its own)."""
+    budget = _BUDGET.get()
+    if budget is not None and budget.thread == get_ident():
         return None
-    return _BUDGET.set(Budget(process_time() + TIME_BUDGET))
+    return _BUDGET.set(Budget(thread_time() + TIME_BUDGET))
 
 
 def stop(token: Token[Budget | None] | None) -> None:
@@ -91,7 +96,7 @@ def _slow() -> ExpressionLimit:
 
 def tick() -> None:
     budget = _BUDGET.get()
-    if budget is not None and process_time() > budget.deadline:
+    if budget is not None and thread_time() > budget.deadline:
         raise _slow()
 
 
@@ -268,7 +273,7 @@ def bounded_iter(iterable: Iterable[Any], limit: int, what: Name, each: int = 0)
             budget.produced += each
             if budget.produced > MAX_PRODUCED:
                 charge(0)
-            if process_time() > budget.deadline:
+            if thread_time() > budget.deadline:
                 raise _slow()
         yield item
 
@@ -311,7 +316,7 @@ def output(value: Any) -> str:
         budget.produced += len(value)
         if budget.produced > MAX_PRODUCED:
             charge(0)
-        if process_time() > budget.deadline:
+        if thread_time() > budget.deadline:
             raise _slow()
     return value
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from backend.engine.format import Strict
+from backend.engine.format import MAX_VERSION, Strict
 
 MAX_MIGRATED = 10_000
 
@@ -30,8 +30,8 @@ class InFlight(BaseModel):
 
 
 class MigrateRequest(Strict):
-    from_version: int = Field(ge=1)
-    to_version: int = Field(ge=1)
+    from_version: int = Field(ge=1, le=MAX_VERSION)
+    to_version: int = Field(ge=1, le=MAX_VERSION)
     node_map: dict[str, str] = Field(
         default_factory=dict, max_length=1_000,
         description="old step id → new step id; a step not named keeps its id")

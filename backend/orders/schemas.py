@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from backend.engine.format import ID_PATTERN, Strict
+from backend.engine.format import ID_PATTERN, MAX_VERSION, Strict
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,199}$"
 
@@ -95,7 +95,7 @@ class OrderFilter(Strict):
 
     state: str | None = None
     blueprint: str | None = None
-    version: int | None = None
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
     failed_node: str | None = None
     order_id: str | None = Field(default=None, description="prefix of the order id")
     parent: str | None = Field(default=None, max_length=200,

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, computed_field
 
-from backend.engine.format import Strict
+from backend.engine.format import MAX_VERSION, Strict
 from backend.orders.schemas import OrderFilter
 
 MAX_ORDERS = 500
 
 
 class ReplayRequest(Strict):
-    version: Literal["draft"] | int = Field(
+    version: Literal["draft"] | Annotated[int, Field(ge=1, le=MAX_VERSION)] = Field(
         default="draft", description="what to replay on: the draft, or a published version")
     filter: OrderFilter = Field(
         default_factory=OrderFilter,

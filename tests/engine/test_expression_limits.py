@@ -4,6 +4,8 @@ compiling never evaluates; normal expressions keep working."""
 
 from __future__ import annotations
 
+import contextvars
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -365,3 +367,41 @@ def test_a_large_but_allowed_value_works() -> None:
     assert len(evaluate("'a' * 1000000", {})) == 1_000_000
     assert len(render("{% for i in range(50000) %}0123456789{% endfor %}", {})) == 500_000
     assert evaluate("range(100000)|list|length", {}) == 100_000
+
+
+def test_the_time_budget_is_the_evaluating_threads_own():
+    """Other threads of the process at work meanwhile do not use up an evaluation's time (the
+    process's clock once failed a worker's `{{ order.id }}` while a client thread was busy)."""
+    def burn() -> None:
+        end = time.thread_time() + 0.4
+        while time.thread_time() < end:
+            pass
+
+    token = limits.start()
+    try:
+        busy = threading.Thread(target=burn)
+        busy.start()
+        busy.join()  # 0.4 s of the process's processor time, none of this thread's
+        limits.tick()
+    finally:
+        limits.stop(token)
+
+
+def test_a_budget_carried_into_another_thread_is_that_threads_own():
+    token = limits.start()
+    opened: list[object] = []
+
+    def evaluate_there() -> None:
+        inner = limits.start()  # the context came along, its budget on another clock
+        opened.append(inner)
+        assert render("{{ 1 + 1 }}", {}) == 2
+        limits.stop(inner)
+
+    try:
+        context = contextvars.copy_context()
+        worker = threading.Thread(target=context.run, args=(evaluate_there,))
+        worker.start()
+        worker.join()
+    finally:
+        limits.stop(token)
+    assert opened and opened[0] is not None

@@ -137,6 +137,7 @@ async def test_what_cannot_move_is_refused_with_its_reason(sleepers, live_client
     ({"from_version": 1, "to_version": 2, "node_map": {"ghost": "rest"}}, 422),
     ({"from_version": 1, "to_version": 2, "node_map": {"nap": "ghost"}}, 422),
     ({"from_version": 0, "to_version": 2}, 422),
+    ({"from_version": 10**25, "to_version": 2}, 422),  # not an INTEGER column's (the fuzz's)
     ({"from_version": 1, "to_version": 2, "extra": True}, 422),
 ])
 async def test_a_bad_request_is_a_clear_error(sleepers, live_client, body, status, db_rows):

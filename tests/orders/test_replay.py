@@ -173,7 +173,8 @@ async def test_a_published_version_and_a_filter_choose_what_replays(past_orders,
 
 
 @pytest.mark.parametrize(("body", "status"), [
-    ({"version": 9}, 404), ({"version": "latest"}, 422), ({"limit": 501}, 422),
+    ({"version": 9}, 404), ({"version": "latest"}, 422), ({"version": 10**25}, 422),
+    ({"limit": 501}, 422),
     ({"limit": 0}, 422), ({"filter": {"colour": "red"}}, 422)])
 async def test_a_bad_replay_request_is_refused_before_any_work(past_orders, live_client, body,
                                                                status):
