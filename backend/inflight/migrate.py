@@ -19,9 +19,10 @@ its deadline.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
-from sqlalchemy import and_, or_, update
+from sqlalchemy import Update, and_, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -129,7 +130,7 @@ def _refusal(order: Order, old: Plan, target: _Target, to_node: str) -> Refused 
     return None
 
 
-def _move(order: Order, request: MigrateRequest, to_node: str, now) -> object:
+def _move(order: Order, request: MigrateRequest, to_node: str, now: datetime) -> Update:
     """The conditional UPDATE: only if the order is still where it was checked."""
     lease_free = or_(_ORDERS.c.lease_until.is_(None), _ORDERS.c.lease_until < now)
     return update(_ORDERS).where(and_(
